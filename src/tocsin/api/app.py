@@ -1,0 +1,108 @@
+"""``create_app``: the one place the HTTP application is assembled.
+
+The app is built from what the edge hands it (settings, clock, database, secret key,
+metrics) and holds no globals, so tests build as many as they like.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tocsin import __version__
+from tocsin.api import problems
+from tocsin.api.body_limit import BodyLimitMiddleware
+from tocsin.api.context import AppContext, Keys
+from tocsin.api.routers import api_keys, audit, health, me, teams, users
+from tocsin.clock import Clock
+from tocsin.config import Settings
+from tocsin.db.session import Database
+from tocsin.errors import NotFound
+from tocsin.metrics import HttpMetricsMiddleware, Metrics
+from tocsin.web import errors as page_errors
+from tocsin.web.pages import STATIC_DIR, LoginRequired
+from tocsin.web.routes import admin_api_keys, admin_users, auth, home, profile
+from tocsin.web.routes import teams as team_pages
+
+DESCRIPTION = """\
+The tocsin REST API. Authenticate with an API key (`Authorization: Bearer tsk_…`, created by a
+platform admin with `tocsin api-keys create` or on the API keys page) or with a browser session.
+
+Errors are RFC 9457 `application/problem+json` documents with a stable `type`
+(`/problems/<slug>`) and, where a field is at fault, `field` naming it. Lists are paginated
+with an opaque `cursor`: pass `next_cursor` from one page to get the next.
+"""
+
+
+def create_app(
+    *,
+    settings: Settings,
+    clock: Clock,
+    database: Database,
+    secret: bytes,
+    metrics: Metrics | None = None,
+) -> FastAPI:
+    context = AppContext(
+        settings=settings,
+        clock=clock,
+        database=database,
+        keys=Keys.derive(secret),
+        metrics=metrics or Metrics(),
+    )
+    app = FastAPI(
+        title="tocsin",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.context = context
+    problems.install(app, pages=page_errors)
+    app.add_exception_handler(LoginRequired, page_errors.on_login_required)
+    for router in (
+        health.router,
+        me.router,
+        users.router,
+        teams.router,
+        api_keys.router,
+        audit.router,
+    ):
+        app.include_router(router)
+    for page_router in (
+        auth.router,
+        home.router,
+        profile.router,
+        team_pages.router,
+        admin_users.router,
+        admin_api_keys.router,
+    ):
+        app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_docs_routes(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    app.add_middleware(HttpMetricsMiddleware, metrics=context.metrics)
+    return app
+
+
+def _add_docs_routes(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        # Served from vendored assets: tocsin must work on a machine with no internet.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="tocsin API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/problems/{slug}", include_in_schema=False)
+    async def problem_type(slug: str, request: Request) -> Response:
+        kind = problems.PROBLEM_TYPES.get(slug)
+        if kind is None:
+            raise NotFound("problem type", slug)
+        return page_errors.error_page(
+            request, status=200, title=f"{kind.title} ({kind.status})", detail=kind.description
+        )

@@ -1,0 +1,307 @@
+"""RFC 9457 problem+json: the one shape of every error response.
+
+Each problem has a stable ``type`` (``/problems/<slug>``, documented at that URL by the app
+itself), a ``title``, the HTTP ``status``, a human ``detail`` and, where a field is at
+fault, ``field`` naming it (and ``errors`` listing every field for validation failures).
+Handlers here are the only place exceptions become HTTP responses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Protocol
+
+import sqlalchemy.exc
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tocsin import errors
+
+MEDIA_TYPE = "application/problem+json"
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    title: str
+    status: int
+    description: str
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    problem.slug: problem
+    for problem in [
+        ProblemType(
+            "validation-error",
+            "Invalid request",
+            422,
+            "A field is missing, has the wrong type, or breaks a rule. `errors` lists each field.",
+        ),
+        ProblemType("malformed-json", "Malformed JSON", 400, "The request body is not valid JSON."),
+        ProblemType(
+            "payload-too-large",
+            "Payload too large",
+            413,
+            "The request body is larger than this endpoint accepts.",
+        ),
+        ProblemType(
+            errors.InvalidInput.code,
+            errors.InvalidInput.title,
+            422,
+            "A value is well-formed but not acceptable, e.g. an unknown time zone.",
+        ),
+        ProblemType(
+            errors.NotFound.code,
+            errors.NotFound.title,
+            404,
+            "The resource does not exist, or the URL names no endpoint.",
+        ),
+        ProblemType(
+            "method-not-allowed",
+            "Method not allowed",
+            405,
+            "The endpoint exists but does not accept this HTTP method.",
+        ),
+        ProblemType(
+            errors.Conflict.code,
+            errors.Conflict.title,
+            409,
+            "The request clashes with the current state of the resource.",
+        ),
+        ProblemType(
+            errors.AlreadyExists.code,
+            errors.AlreadyExists.title,
+            409,
+            "A value that must be unique is already taken; `field` names it.",
+        ),
+        ProblemType(
+            errors.StaleTransition.code,
+            errors.StaleTransition.title,
+            409,
+            "Someone else changed the state first; the body says who and when.",
+        ),
+        ProblemType(
+            errors.NotAuthenticated.code,
+            errors.NotAuthenticated.title,
+            401,
+            "Send a valid API key as `Authorization: Bearer tsk_…`, or sign in.",
+        ),
+        ProblemType(
+            errors.PermissionDenied.code,
+            errors.PermissionDenied.title,
+            403,
+            "You are signed in, but your role does not allow this action.",
+        ),
+        ProblemType(
+            errors.MissingScope.code,
+            errors.MissingScope.title,
+            403,
+            "The API key is valid but lacks the scope this endpoint needs; `scope` names it.",
+        ),
+        ProblemType(
+            errors.CsrfFailed.code,
+            errors.CsrfFailed.title,
+            403,
+            "A browser request that changes state lacked a valid CSRF token.",
+        ),
+        ProblemType(
+            errors.RateLimited.code,
+            errors.RateLimited.title,
+            429,
+            "Too many attempts. Wait the number of seconds in `Retry-After`.",
+        ),
+        ProblemType(
+            errors.ServiceUnavailable.code,
+            errors.ServiceUnavailable.title,
+            503,
+            "The database cannot be reached. Retry after `Retry-After` seconds.",
+        ),
+        ProblemType(
+            "unsupported-media-type",
+            "Unsupported media type",
+            415,
+            "Send the body as `application/json`.",
+        ),
+        ProblemType("http-error", "HTTP error", 400, "A protocol-level error."),
+        ProblemType(
+            "internal-error",
+            "Internal error",
+            500,
+            "tocsin failed unexpectedly. The error is logged; nothing you sent is lost.",
+        ),
+    ]
+}
+
+_STATUS_OF_ERROR: Sequence[tuple[type[errors.TocsinError], int]] = [
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.NotAuthenticated, 401),
+    (errors.PermissionDenied, 403),
+    (errors.PayloadTooLarge, 413),
+    (errors.RateLimited, 429),
+    (errors.ServiceUnavailable, 503),
+]
+
+_SLUG_OF_STATUS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    401: "not-authenticated",
+    403: "forbidden",
+}
+
+
+def problem_response(
+    slug: str,
+    *,
+    status: int | None = None,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    kind = PROBLEM_TYPES.get(slug, PROBLEM_TYPES["http-error"])
+    code = status or kind.status
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind.slug}",
+        "title": kind.title if kind.slug == slug else HTTPStatus(code).phrase,
+        "status": code,
+        "detail": detail or kind.description,
+    }
+    body.update({key: value for key, value in extensions.items() if value is not None})
+    return JSONResponse(body, status_code=code, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(error: errors.TocsinError) -> int:
+    for error_type, status in _STATUS_OF_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+def error_response(error: errors.TocsinError) -> JSONResponse:
+    headers = None
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
+    if isinstance(error, errors.NotAuthenticated):
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="tocsin"'}
+    return problem_response(
+        error.code,
+        status=status_of(error),
+        detail=error.detail,
+        headers=headers,
+        **error.extensions,
+    )
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """``("body", "members", 0, "role")`` → ``members[0].role``; query/path keep the name."""
+    parts = (
+        list(location[1:])
+        if location and location[0] in ("body", "query", "path", "header", "cookie")
+        else list(location)
+    )
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or (str(location[0]) if location else "body")
+
+
+def validation_response(error: RequestValidationError) -> JSONResponse:
+    details = list(error.errors())
+    if any(item.get("type") == "json_invalid" for item in details):
+        message = next(
+            item.get("msg", "") for item in details if item.get("type") == "json_invalid"
+        )
+        return problem_response(
+            "malformed-json", detail=f"the body is not valid JSON: {message}", field="body"
+        )
+    fields = [
+        {
+            "field": field_path(item.get("loc", ())),
+            "in": str(item.get("loc", ("body",))[0]),
+            "message": item.get("msg", "invalid"),
+        }
+        for item in details
+    ]
+    first = fields[0] if fields else {"field": "body", "message": "invalid"}
+    return problem_response(
+        "validation-error",
+        detail=f"{first['field']}: {first['message']}",
+        field=first["field"],
+        errors=fields,
+    )
+
+
+class PageRenderer(Protocol):
+    """Renders an error as an HTML page for people in a browser (see ``web/errors.py``)."""
+
+    def wants_page(self, request: Request) -> bool: ...
+
+    def error_page(self, request: Request, *, status: int, title: str, detail: str) -> Response: ...
+
+
+def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
+    def respond(request: Request, problem: JSONResponse) -> Response:
+        if pages is None or not pages.wants_page(request):
+            return problem
+        body = json.loads(bytes(problem.body))
+        page = pages.error_page(
+            request, status=problem.status_code, title=body["title"], detail=body["detail"]
+        )
+        for name in ("retry-after",):
+            if name in problem.headers:
+                page.headers[name] = problem.headers[name]
+        return page
+
+    async def on_tocsin_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, errors.TocsinError)
+        return respond(request, error_response(error))
+
+    async def on_validation_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return respond(request, validation_response(error))
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        slug = _SLUG_OF_STATUS.get(error.status_code, "http-error")
+        detail = error.detail if isinstance(error.detail, str) else None
+        if error.status_code == 404 and detail == "Not Found":
+            detail = "no endpoint at this URL"
+        return respond(
+            request,
+            problem_response(
+                slug, status=error.status_code, detail=detail, headers=dict(error.headers or {})
+            ),
+        )
+
+    async def on_database_down(request: Request, error: Exception) -> Response:
+        log.warning("database unavailable", path=request.url.path, error=str(error))
+        return respond(
+            request, error_response(errors.ServiceUnavailable("the database is unreachable"))
+        )
+
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path, method=request.method)
+        return respond(request, problem_response("internal-error"))
+
+    app.add_exception_handler(errors.TocsinError, on_tocsin_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, on_database_down)
+    app.add_exception_handler(sqlalchemy.exc.InterfaceError, on_database_down)
+    app.add_exception_handler(ConnectionRefusedError, on_database_down)
+    app.add_exception_handler(Exception, on_unexpected)

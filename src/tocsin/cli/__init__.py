@@ -1,0 +1,24 @@
+"""The ``tocsin`` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from tocsin.cli import api_keys, config_docs, db, serve, users
+
+app = typer.Typer(
+    name="tocsin",
+    help="Self-hostable on-call alerting. Start with `tocsin serve`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(config_docs.app, name="config")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,63 @@
+"""What the commands share: settings, the database for one command, errors as messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin import logs
+from tocsin.clock import SystemClock
+from tocsin.config import Settings
+from tocsin.db import migrate
+from tocsin.db.embedded import EmbeddedDatabaseError
+from tocsin.db.session import Database
+from tocsin.errors import TocsinError
+from tocsin.runtime import database_url
+
+T = TypeVar("T")
+
+console = Console()
+errors = Console(stderr=True)
+clock = SystemClock()
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    logs.configure(settings)
+    return settings
+
+
+@contextmanager
+def database_for_command(settings: Settings) -> Iterator[str]:
+    try:
+        with database_url(settings) as url:
+            yield url
+    except EmbeddedDatabaseError as error:
+        errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(1) from error
+
+
+def run_in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction; tocsin errors become a message and exit 1."""
+
+    async def run(url: str) -> T:
+        database = Database(url, pool_size=1, max_overflow=0)
+        try:
+            async with database.transaction() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    with database_for_command(settings) as url:
+        migrate.upgrade(url)
+        try:
+            return asyncio.run(run(url))
+        except TocsinError as error:
+            errors.print(f"[red]error:[/red] {error.detail}", markup=True, highlight=False)
+            raise typer.Exit(1) from error

@@ -1,0 +1,139 @@
+"""The one settings object of tocsin.
+
+Every setting comes from a ``TOCSIN_*`` environment variable. ``Settings`` is built once at
+an edge (the CLI, a test fixture, a benchmark) and passed down; nothing below the edge reads
+the environment. ``docs/configuration.md`` is generated from this class
+(``tocsin config docs``), and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path("tocsin", appauthor=False)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL server to use, e.g. `postgresql://tocsin@db.internal/tocsin`. "
+            "When unset, tocsin starts an embedded PostgreSQL inside the data folder."
+        ),
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description=(
+            "Folder for the embedded database and the generated secret key. "
+            "Default: the per-user data directory (`~/.local/share/tocsin` on Linux)."
+        ),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key for signing and encryption. When unset, one is generated into "
+            "`<data_dir>/secret_key` on first start. Set it explicitly when several "
+            "hosts share one database."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `tocsin serve` listens on.")
+    port: int = Field(default=8765, ge=1, le=65535, description="Port `tocsin serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL people reach tocsin at, used in links (login links, emails). "
+            "Default: `http://<host>:<port>`."
+        ),
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Lowest level of log lines written."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="`console` for people, `json` for log shippers."
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending database migrations when `tocsin serve` starts."
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Database connections each process keeps open."
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra connections allowed under load."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body accepted by the API and pages (413 above it).",
+    )
+    session_idle_minutes: int = Field(
+        default=720, ge=5, description="A browser session ends after this long without use."
+    )
+    session_max_hours: int = Field(
+        default=168, ge=1, description="A browser session ends this long after login, in any case."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description=(
+            "Mark session cookies `Secure`. Default: on, except when `public_url` is plain "
+            "`http://` on a host other than loopback (browsers treat loopback as secure)."
+        ),
+    )
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed logins for one account within the window before 429."
+    )
+    login_max_failures_per_ip: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one IP address within the window before 429.",
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=10, description="Window over which failed logins are counted."
+    )
+    login_link_minutes: int = Field(
+        default=60, ge=1, description="How long a one-time login link stays valid."
+    )
+    first_admin_email: str = Field(
+        default="admin@example.com",
+        description="Email of the admin account created on first start when there are no users.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        return normalise_database_url(value)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        parts = urlsplit(self.base_url)
+        return parts.scheme == "https" or (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def normalise_database_url(url: str) -> str:
+    """Point SQLAlchemy at psycopg 3, whichever spelling of the scheme was given."""
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Password hashing, tokens, signing and encryption. Pure functions over bytes and strings."""
