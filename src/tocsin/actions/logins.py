@@ -89,7 +89,7 @@ async def login_with_password(
         )
         return LoginOutcome(None, None)
     if passwords.needs_rehash(user.password_hash or ""):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     token = await _open_session(session, user, ip_address, user_agent, policy, now)
     await audit.record(
         session,
@@ -195,7 +195,7 @@ async def resolve_session(
     ).first()
     if row is None:
         return None
-    user, web_session = row.tuple()
+    user, web_session = row
     if (
         not user.is_active
         or web_session.expires_at <= now

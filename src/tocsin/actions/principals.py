@@ -28,4 +28,4 @@ async def team_roles_of(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.
             TeamMembership.user_id == user_id
         )
     )
-    return {team_id: role for team_id, role in rows.tuples()}
+    return {team_id: role for team_id, role in rows}

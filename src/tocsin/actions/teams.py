@@ -227,7 +227,7 @@ async def list_members(
         .where(TeamMembership.team_id == team_id)
         .order_by(User.name, User.id)
     )
-    return [(membership, user) for membership, user in rows.tuples()]
+    return [(membership, user) for membership, user in rows]
 
 
 async def _locked_team(session: AsyncSession, team_id: uuid.UUID) -> Team:
@@ -283,4 +283,4 @@ async def teams_of_user(
         .where(TeamMembership.user_id == user_id)
         .order_by(Team.name)
     )
-    return [(team, role) for team, role in rows.tuples()]
+    return [(team, role) for team, role in rows]
