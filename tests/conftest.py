@@ -130,7 +130,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return IsolatedSettings(
         database_url=database_url,
         data_dir=tmp_path / "data",
-        secret_key="test-secret-key-not-for-production",  # noqa: S106
+        secret_key="test-secret-key-not-for-production",
         public_url="https://tocsin.test",
     )
 

@@ -6,12 +6,18 @@ import uuid
 from datetime import timedelta
 
 import typer
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import api_keys
 from tocsin.actions.actors import cli_actor
-from tocsin.cli.common import clock, console, errors, load_settings, run_in_transaction
+from tocsin.cli.common import (
+    clock,
+    console,
+    errors,
+    load_settings,
+    print_listing,
+    run_in_transaction,
+)
 from tocsin.db.models.api_keys import ApiKey
 from tocsin.domain.access import Scope
 
@@ -63,18 +69,21 @@ def list_keys() -> None:
         page = await api_keys.list_api_keys(session, actor=cli_actor(), cursor=None, limit=200)
         return page.items
 
-    table = Table("id", "name", "prefix", "scopes", "last used", "expires", "revoked")
-    for key in run_in_transaction(load_settings(), work):
-        table.add_row(
-            str(key.id),
-            key.name,
-            key.display_prefix + "…",
-            " ".join(key.scopes),
-            _when(key.last_used_at),
-            _when(key.expires_at),
-            _when(key.revoked_at),
-        )
-    console.print(table)
+    print_listing(
+        ["id", "name", "prefix", "scopes", "last used", "expires", "revoked"],
+        [
+            [
+                str(key.id),
+                key.name,
+                key.display_prefix + "…",
+                " ".join(key.scopes),
+                _when(key.last_used_at),
+                _when(key.expires_at),
+                _when(key.revoked_at),
+            ]
+            for key in run_in_transaction(load_settings(), work)
+        ],
+    )
 
 
 @app.command("revoke")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin import logs
@@ -25,6 +26,19 @@ T = TypeVar("T")
 console = Console()
 errors = Console(stderr=True)
 clock = SystemClock()
+
+
+def print_listing(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table for people at a terminal; tab-separated lines for pipes and scripts, so
+    that ids and emails are never cut or wrapped where a program reads them."""
+    if console.is_terminal:
+        listing = Table(*(Column(header, overflow="fold") for header in headers))
+        for row in rows:
+            listing.add_row(*row)
+        console.print(listing)
+        return
+    for line in [headers, *rows]:
+        print("\t".join(line))
 
 
 def load_settings() -> Settings:

@@ -6,13 +6,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 import typer
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import logins, users
 from tocsin.actions.actors import cli_actor
 from tocsin.api.routers.users import login_link_url
-from tocsin.cli.common import clock, console, load_settings, run_in_transaction
+from tocsin.cli.common import clock, console, load_settings, print_listing, run_in_transaction
 from tocsin.db.models.users import User
 from tocsin.domain import identity
 from tocsin.errors import NotFound
@@ -86,14 +85,17 @@ def list_users() -> None:
     async def work(session: AsyncSession) -> list[User]:
         return list((await session.scalars(sa.select(User).order_by(User.email))).all())
 
-    table = Table("email", "name", "time zone", "admin", "active", "id")
-    for user in run_in_transaction(load_settings(), work):
-        table.add_row(
-            user.email,
-            user.name,
-            user.time_zone,
-            "yes" if user.is_platform_admin else "",
-            "yes" if user.is_active else "no",
-            str(user.id),
-        )
-    console.print(table)
+    print_listing(
+        ["email", "name", "time zone", "admin", "active", "id"],
+        [
+            [
+                user.email,
+                user.name,
+                user.time_zone,
+                "yes" if user.is_platform_admin else "",
+                "yes" if user.is_active else "no",
+                str(user.id),
+            ]
+            for user in run_in_transaction(load_settings(), work)
+        ],
+    )
