@@ -48,6 +48,8 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     INCIDENTS_READ = "incidents:read"
     INCIDENTS_WRITE = "incidents:write"
+    SCHEDULES_READ = "schedules:read"
+    SCHEDULES_WRITE = "schedules:write"
 
 
 class Audience(StrEnum):
@@ -87,6 +89,11 @@ class Action(StrEnum):
     MANAGE_API_KEYS = "api_keys.manage"
     READ_INCIDENTS = "incidents.read"
     RESPOND_TO_INCIDENT = "incidents.respond"
+    READ_SCHEDULES = "schedules.read"
+    MANAGE_SCHEDULES = "schedules.manage"
+    # Responders may cover for each other; only the creator or a team admin may undo it.
+    CREATE_OVERRIDE = "schedules.create_override"
+    MANAGE_OVERRIDES = "schedules.manage_overrides"
 
 
 RULES: Mapping[Action, Rule] = {
@@ -101,6 +108,10 @@ RULES: Mapping[Action, Rule] = {
     Action.MANAGE_API_KEYS: Rule(Audience.PLATFORM_ADMIN_IN_PERSON, None),
     Action.READ_INCIDENTS: Rule(Audience.ANY_USER, Scope.INCIDENTS_READ),
     Action.RESPOND_TO_INCIDENT: Rule(Audience.TEAM_RESPONDER, Scope.INCIDENTS_WRITE),
+    Action.READ_SCHEDULES: Rule(Audience.ANY_USER, Scope.SCHEDULES_READ),
+    Action.MANAGE_SCHEDULES: Rule(Audience.TEAM_ADMIN, Scope.SCHEDULES_WRITE),
+    Action.CREATE_OVERRIDE: Rule(Audience.TEAM_RESPONDER, Scope.SCHEDULES_WRITE),
+    Action.MANAGE_OVERRIDES: Rule(Audience.TEAM_ADMIN, Scope.SCHEDULES_WRITE),
 }
 
 

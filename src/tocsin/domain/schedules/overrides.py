@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,10 @@ def covering(
     if position >= 0 and instant < ordered[position].end:
         return ordered[position]
     return None
+
+
+class OverrideKind(StrEnum):
+    """``override``: someone covers an interval; ``swap``: one half of a traded pair."""
+
+    OVERRIDE = "override"
+    SWAP = "swap"
