@@ -15,7 +15,17 @@ from tocsin import __version__
 from tocsin.api import problems
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.context import AppContext, Keys
-from tocsin.api.routers import api_keys, audit, health, me, teams, users
+from tocsin.api.routers import (
+    api_keys,
+    audit,
+    calendar_feeds,
+    health,
+    me,
+    schedule_overrides,
+    schedules,
+    teams,
+    users,
+)
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -68,6 +78,10 @@ def create_app(
         teams.router,
         api_keys.router,
         audit.router,
+        schedules.router,
+        schedule_overrides.router,
+        calendar_feeds.router,
+        calendar_feeds.public,
     ):
         app.include_router(router)
     for page_router in (
