@@ -10,13 +10,20 @@ match on (``/problems/<code>`` documents it).
     ├── Conflict              409  the request clashes with the current state
     │   ├── AlreadyExists     409  a unique value is taken (the field is named)
     │   └── StaleTransition   409  someone else changed the state first (says who)
+    ├── MalformedPayload      400  an inbound alert body breaks its format (``field`` names where)
     ├── NotAuthenticated      401  no credentials, or credentials that are wrong or expired
+    │   ├── SignatureMissing  401  a signed alert intake got no signature headers
+    │   └── SignatureInvalid  401  the signature does not match the body and the secret
+    │       └── SignatureExpired  401  a valid signature whose timestamp is out of tolerance
     ├── PermissionDenied      403  the actor may not do this
     │   ├── MissingScope      403  the API key lacks the scope the route needs
     │   └── CsrfFailed        403  a cookie-authenticated change lacked a valid CSRF token
     ├── PayloadTooLarge       413  the request body is over the endpoint's limit
     ├── RateLimited           429  too many attempts; retry after ``retry_after`` seconds
     └── ServiceUnavailable    503  a dependency (the database) is down; retry later
+
+The intake errors (``MalformedPayload`` and the ``Signature*`` family) live in
+``tocsin/ingest/errors.py`` beside ``UnsupportedEvent``, an outcome (202) that is no error.
 """
 
 from __future__ import annotations

@@ -1,0 +1,139 @@
+"""Grafana Alerting (unified alerting) webhook contact point, message version 1.
+
+Source: Grafana's webhook notifier (grafana/alerting ``receivers/webhook/v1``); protocols.md
+§1.3. The body is Alertmanager's message plus Grafana's extras, so the mapping is
+``alertmanager.alert_of`` with Grafana's links and details added.
+
+Identity: ``alerts[].fingerprint``, as for Alertmanager. ``groupKey`` → ``details``.
+
+Resolves: an alert whose own ``status`` is ``resolved``. Grafana's top-level ``state``
+(``alerting``/``ok``), ``title`` and ``message`` are documented as going away and are
+only kept in the raw body.
+
+Signature (optional, ``verify``): Grafana signs with a shared secret as lowercase hex
+HMAC-SHA256, in ``X-Grafana-Alerting-Signature`` by default. With a timestamp header
+configured (``X-Grafana-Alerting-Timestamp``, Unix seconds) the signed text is
+``{timestamp}:{body}`` and tocsin refuses a timestamp more than ``TOLERANCE`` away from
+``now``; without one only the body is signed, which proves the sender but cannot stop a
+replay. Configure the timestamp header. Grafana also lets the header names be changed;
+tocsin expects the defaults.
+
+Quirks: an unresolved ``endsAt`` is ``0001-01-01T00:00:00Z`` (Go's zero time, read as no
+time); the "Test" button of a contact point sends a real-looking firing alert
+(``alertname: TestAlert``), which pages like any other so the path is proven end to end.
+
+Mapping, beyond Alertmanager's table:
+
+    links    silenceURL ("Silence"), dashboardURL ("Dashboard"), panelURL ("Panel"),
+             imageURL ("Image"); generatorURL is "Source" as in Alertmanager
+    details  values, value_string, org_id
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tocsin.ingest import headers as header
+from tocsin.ingest import timestamps
+from tocsin.ingest.errors import SignatureExpired, SignatureInvalid, SignatureMissing
+from tocsin.ingest.formats.alertmanager import AmAlert, AmMessage, alert_of, check_alerts
+from tocsin.ingest.formats.base import load_json, validate
+from tocsin.ingest.model import InboundAlert, Link
+
+SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
+TOLERANCE = timedelta(seconds=300)
+
+
+class GrafanaAlert(AmAlert):
+    values: dict[str, Any] | None = None
+    valueString: str | None = None
+    silenceURL: str | None = None
+    dashboardURL: str | None = None
+    panelURL: str | None = None
+    imageURL: str | None = None
+
+
+class GrafanaMessage(AmMessage[GrafanaAlert]):
+    orgId: int | None = None
+    title: str | None = None
+    state: str | None = None
+    message: str | None = None
+
+
+def verify_signature(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    now: datetime,
+    *,
+    tolerance: timedelta = TOLERANCE,
+) -> str | None:
+    """Check Grafana's HMAC; return a replay id only when a timestamp is signed.
+
+    The replay id is the signature itself: unique per (timestamp, body), so the pipeline
+    can refuse a captured request sent again inside the window. Without a timestamp the
+    same alert legitimately produces the same signature on every repeat notification, so
+    no replay id is returned and repeats are left to dedup.
+    """
+    given = header.get(headers, SIGNATURE_HEADER)
+    if not given:
+        raise SignatureMissing(f"send the {SIGNATURE_HEADER} header")
+    stamp = header.get(headers, TIMESTAMP_HEADER)
+    signed = f"{stamp}:".encode() + body if stamp else body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any.
+    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
+        raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match the body")
+    if stamp is None:
+        return None
+    signed_at = timestamps.parse_instant(stamp.strip()) if stamp.strip().isdigit() else None
+    if signed_at is None:
+        raise SignatureInvalid(f"{TIMESTAMP_HEADER} must be Unix seconds")
+    skew = (signed_at - now).total_seconds()
+    if abs(skew) > tolerance.total_seconds():
+        when = "in the future" if skew > 0 else "old"
+        raise SignatureExpired(
+            f"the {TIMESTAMP_HEADER} is {abs(int(skew))} s {when}; "
+            f"the tolerance is {int(tolerance.total_seconds())} s"
+        )
+    return expected
+
+
+def _extras(alert: GrafanaAlert) -> list[Link]:
+    named = [
+        (alert.silenceURL, "Silence"),
+        (alert.dashboardURL, "Dashboard"),
+        (alert.panelURL, "Panel"),
+        (alert.imageURL, "Image"),
+    ]
+    return [Link(href, text) for href, text in named if href]
+
+
+class Grafana:
+    name = "grafana"
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> GrafanaMessage:
+        message = validate(GrafanaMessage, load_json(body))
+        check_alerts(message)
+        return message
+
+    def to_alerts(self, payload: GrafanaMessage, *, received_at: datetime) -> list[InboundAlert]:
+        alerts = []
+        for index, alert in enumerate(payload.alerts):
+            details: dict[str, Any] = {"org_id": payload.orgId}
+            if alert.values is not None:
+                details["values"] = alert.values
+            if alert.valueString:
+                details["value_string"] = alert.valueString
+            alerts.append(alert_of(payload, alert, index, links=_extras(alert), details=details))
+        return alerts
+
+    def verify(
+        self, headers: Mapping[str, str], body: bytes, secret: str, now: datetime
+    ) -> str | None:
+        return verify_signature(headers, body, secret, now)
