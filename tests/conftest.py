@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,9 @@ def template_database(server_url: str) -> Iterator[str]:
                 )
 
 
-@pytest.fixture
-def database_url(server_url: str, template_database: str) -> Iterator[str]:
+@contextmanager
+def cloned_database(server_url: str, template_database: str) -> Iterator[str]:
+    """A fresh copy of the migrated template, dropped afterwards. Yields its URL."""
     name = template_database.replace("_template", f"_{secrets.token_hex(4)}")
     with _admin(server_url) as connection:
         connection.execute(
@@ -118,6 +120,12 @@ def database_url(server_url: str, template_database: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def database_url(server_url: str, template_database: str) -> Iterator[str]:
+    with cloned_database(server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tocsin import __version__
 from tocsin.api import problems
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.context import AppContext, Keys
+from tocsin.api.request_guard import NulGuardMiddleware
 from tocsin.api.routers import (
     api_keys,
     audit,
@@ -96,6 +97,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs_routes(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=context.metrics)
     return app
 

@@ -294,6 +294,15 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
             request, error_response(errors.ServiceUnavailable("the database is unreachable"))
         )
 
+    async def on_bad_data(request: Request, error: Exception) -> Response:
+        # A safety net: input reached the database in a form it cannot store. Validation
+        # at the edge should have caught it; it is still the request's fault, not a 500.
+        log.warning("database refused a value", path=request.url.path, error=str(error))
+        return respond(
+            request,
+            error_response(errors.InvalidInput("body", "a value cannot be stored as given")),
+        )
+
     async def on_unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path, method=request.method)
         return respond(request, problem_response("internal-error"))
@@ -304,4 +313,5 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     app.add_exception_handler(sqlalchemy.exc.OperationalError, on_database_down)
     app.add_exception_handler(sqlalchemy.exc.InterfaceError, on_database_down)
     app.add_exception_handler(ConnectionRefusedError, on_database_down)
+    app.add_exception_handler(sqlalchemy.exc.DataError, on_bad_data)
     app.add_exception_handler(Exception, on_unexpected)

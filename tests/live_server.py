@@ -1,0 +1,75 @@
+"""A real ``tocsin serve`` process on a free port, for tests that talk to it over TCP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    env: Mapping[str, str]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tocsin", *args],
+            env=dict(self.env),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+
+
+@contextmanager
+def running_tocsin(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
+    """Serve on ``database_url``; on exit, stop it and fail if it logged an unhandled error."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TOCSIN_DATABASE_URL": database_url,
+        "TOCSIN_DATA_DIR": str(data_dir),
+        "TOCSIN_LOG_LEVEL": "warning",
+        "TOCSIN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tocsin", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "tocsin serve exited early"
+            assert time.monotonic() < deadline, "tocsin serve did not become ready"
+            time.sleep(0.2)
+        yield LiveServer(base, env)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+        assert "unhandled error" not in stderr, stderr
