@@ -20,22 +20,40 @@ need.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+# Epoch arithmetic instead of ``replace(tzinfo=...)``: the same result, several times
+# faster, and rendering a 90-day timeline resolves thousands of handoffs.
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LOCAL_EPOCH = datetime(1970, 1, 1)
 
 
 def resolve(local: datetime, zone: ZoneInfo) -> datetime:
     """The instant of a local wall-clock time, by the rules above."""
     if local.tzinfo is not None:
         raise ValueError("a local wall-clock time is naive")
-    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if local.fold:
+        local = local.replace(fold=0)
+    # ZoneInfo reads a naive time as local; with fold=0 it gives the offset in force
+    # before any transition at that time, which is exactly the rule above.
+    offset = zone.utcoffset(local)
+    assert offset is not None  # a ZoneInfo always has one
+    return _UTC_EPOCH + (local - offset - _LOCAL_EPOCH)
 
 
 def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
     """The wall-clock reading at ``instant`` (naive; an hour repeated reads the same twice)."""
     if instant.tzinfo is None:
         raise ValueError("an instant is timezone-aware")
-    return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+    offset = offset_at(instant, zone)
+    return _LOCAL_EPOCH + (instant - _UTC_EPOCH) + offset
+
+
+def offset_at(instant: datetime, zone: ZoneInfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always has one
+    return offset
 
 
 def exists(local: datetime, zone: ZoneInfo) -> bool:

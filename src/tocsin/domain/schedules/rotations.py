@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from tocsin.domain.schedules import localtime
@@ -60,7 +61,7 @@ class RotationLength:
     def weekly(cls) -> RotationLength:
         return cls(LengthUnit.DAYS, 7)
 
-    @property
+    @cached_property
     def step(self) -> timedelta:
         """The length as wall-clock time (naive arithmetic keeps the local time of day)."""
         if self.unit is LengthUnit.HOURS:
@@ -68,9 +69,8 @@ class RotationLength:
         return timedelta(days=self.count)
 
 
-@dataclass(frozen=True)
-class Shift:
-    index: int
+class Shift(NamedTuple):
+    number: int
     user_id: uuid.UUID
     start: datetime
     end: datetime
@@ -105,15 +105,21 @@ class Rotation:
 
     def handoff(self, index: int) -> datetime:
         """The instant of handoff ``index`` (see the module docstring for skipped times)."""
-        local = self.handoff_local(index)
+        return self._resolve_handoff(self.handoff_local(index))
+
+    def _resolve_handoff(self, local: datetime) -> datetime:
         instant = localtime.resolve(local, self.zone)
-        shifted = localtime.to_local(instant, self.zone)
-        if shifted == local:
+        offset = self.zone.utcoffset(local)
+        if localtime.offset_at(instant, self.zone) == offset:
             return instant
-        following = local + self.length.step
+        # ``local`` was skipped and moved forward by the gap; a later handoff that falls
+        # before the moved time resolves earlier, and then that earlier instant wins.
+        shifted = localtime.to_local(instant, self.zone)
+        step = self.length.step
+        following = local + step
         while following < shifted:
             instant = min(instant, localtime.resolve(following, self.zone))
-            following += self.length.step
+            following += step
         return instant
 
     def participant(self, index: int) -> uuid.UUID:
@@ -150,9 +156,12 @@ class Rotation:
             return
         index = self.index_at(low)
         assert index is not None  # low is inside the rotation's active interval
-        start = self.handoff(index)
+        step = self.length.step
+        local = self.handoff_local(index)
+        start = self._resolve_handoff(local)
         while start < high:
-            end = self.handoff(index + 1)
+            local += step
+            end = self._resolve_handoff(local)
             if end > start:
                 yield Shift(index, self.participant(index), max(start, low), min(end, high))
             index += 1

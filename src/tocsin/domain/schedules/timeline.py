@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from tocsin.domain.schedules import restrictions
@@ -74,6 +75,10 @@ class Layer:
 
     def pieces(self, since: datetime, until: datetime) -> Iterator[_Piece]:
         """Shifts clipped to the restriction windows, in order."""
+        if not self.windows:
+            for shift in self.rotation.shifts(since, until):
+                yield _Piece(shift.start, shift.end, shift.user_id, self.id, shift.number)
+            return
         windows = restrictions.intervals(self.windows, self.rotation.zone, since, until)
         position = 0
         for shift in self.rotation.shifts(since, until):
@@ -84,7 +89,7 @@ class Layer:
                 start = max(shift.start, windows[scan][0])
                 end = min(shift.end, windows[scan][1])
                 if start < end:
-                    yield _Piece(start, end, shift.user_id, self.id, shift.index)
+                    yield _Piece(start, end, shift.user_id, self.id, shift.number)
                 scan += 1
 
 
@@ -154,8 +159,7 @@ def handoffs(segments: Sequence[Segment]) -> list[Handoff]:
     ]
 
 
-@dataclass(frozen=True)
-class _Piece:
+class _Piece(NamedTuple):
     start: datetime
     end: datetime
     user_id: uuid.UUID
