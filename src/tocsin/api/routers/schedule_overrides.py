@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from tocsin.actions import overrides
 from tocsin.api.deps import CurrentActor, DbSession, Now
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.schedules import OverrideCreate, OverrideRead, SwapCreate
+from tocsin.api.schemas.schedules import Instant, OverrideCreate, OverrideRead, SwapCreate
 
 router = APIRouter(
     prefix="/api/v1/schedules/{schedule_id}", tags=["schedules"], responses=problems.COMMON
@@ -26,8 +25,8 @@ async def list_overrides(
     session: DbSession,
     actor: CurrentActor,
     now: Now,
-    since: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Default: 90 days on")] = None,
+    since: Annotated[Instant | None, Query(description="Default: now")] = None,
+    until: Annotated[Instant | None, Query(description="Default: 90 days on")] = None,
 ) -> list[OverrideRead]:
     start = since or now
     rows = await overrides.list_overrides(

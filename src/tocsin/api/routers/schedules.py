@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from tocsin.actions import oncall, schedules
 from tocsin.api.deps import CurrentActor, DbSession, Now
@@ -15,6 +14,7 @@ from tocsin.api.schemas import problems
 from tocsin.api.schemas.common import Page
 from tocsin.api.schemas.schedules import (
     HandoffRead,
+    Instant,
     LayerCreate,
     LayerOrder,
     LayerRead,
@@ -35,7 +35,7 @@ from tocsin.errors import InvalidInput
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"], responses=problems.COMMON)
 ONE = {**problems.NOT_FOUND, **problems.CONFLICT}
 DEFAULT_TIMELINE = timedelta(days=14)
-Instant = Annotated[AwareDatetime | None, Query(description="Default: now")]
+OptionalInstant = Annotated[Instant | None, Query(description="Default: now")]
 
 
 @router.get("", response_model=Page[ScheduleSummary])
@@ -78,7 +78,7 @@ async def who_is_on_call(
     now: Now,
     team_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
-    at: Instant = None,
+    at: OptionalInstant = None,
 ) -> list[OnCallRead]:
     """Per team (one answer per schedule, gaps included) or per user (the schedules on
     which they are on call: empty means "not on call"). Give exactly one of the two."""
@@ -98,8 +98,8 @@ async def upcoming_handoffs(
     session: DbSession,
     actor: CurrentActor,
     now: Now,
-    since: Instant = None,
-    until: Instant = None,
+    since: OptionalInstant = None,
+    until: OptionalInstant = None,
 ) -> list[HandoffRead]:
     """Every change of on-call person on every schedule (default: the next 24 hours)."""
     start = since or now
@@ -205,7 +205,11 @@ async def reorder_layers(
 
 @router.get("/{schedule_id}/on-call", response_model=OnCallRead, responses=problems.NOT_FOUND)
 async def schedule_on_call(
-    schedule_id: uuid.UUID, session: DbSession, actor: CurrentActor, now: Now, at: Instant = None
+    schedule_id: uuid.UUID,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    at: OptionalInstant = None,
 ) -> OnCallRead:
     answer = await oncall.schedule_on_call(
         session, actor=actor, schedule_id=schedule_id, at=at or now
@@ -219,8 +223,8 @@ async def timeline(
     session: DbSession,
     actor: CurrentActor,
     now: Now,
-    since: Instant = None,
-    until: Instant = None,
+    since: OptionalInstant = None,
+    until: OptionalInstant = None,
 ) -> TimelineRead:
     """The final timeline (layers flattened, overrides applied, gaps explicit); default:
     the next 14 days. At most 366 days at once."""

@@ -6,12 +6,13 @@ without an offset (``2026-03-02T09:00``); everything else is an instant with an 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, model_validator
 
 from tocsin.api.schemas.common import RequestBody, ResponseBody
 from tocsin.domain.schedules.overrides import OverrideKind
@@ -36,8 +37,21 @@ def _whole_minutes(value: time) -> time:
     return value
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic would read a bare number as a Unix timestamp; an API that documents
+    # date-times must refuse one rather than guess.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("an ISO 8601 date-time with an offset, such as 2026-03-02T09:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 LocalDateTime = Annotated[
     datetime,
+    BeforeValidator(_not_a_number),
     AfterValidator(_naive),
     Field(examples=["2026-03-02T09:00:00"]),
 ]
@@ -160,8 +174,8 @@ class ScheduleRead(ScheduleSummary):
 
 class OverrideCreate(RequestBody):
     user_id: uuid.UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     replaces_user_id: uuid.UUID | None = Field(
         default=None, description="Cover only this participant; null: whoever is on call"
     )
@@ -170,8 +184,8 @@ class OverrideCreate(RequestBody):
 
 class ShiftBody(RequestBody):
     user_id: uuid.UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
 
 
 class SwapCreate(RequestBody):
