@@ -121,6 +121,9 @@ class PrincipalKind(StrEnum):
     SYSTEM = "system"
     # Someone not (yet) authenticated, such as a failed login; may do nothing.
     ANONYMOUS = "anonymous"
+    # A monitoring tool, authenticated by its integration key; it only sends alerts, and
+    # appears as the actor of what its alerts change (an incident resolved by Alertmanager).
+    INTEGRATION = "integration"
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def is_allowed(principal: Principal, action: Action, *, team_id: uuid.UUID | Non
     rule = RULES[action]
     if principal.kind is PrincipalKind.SYSTEM:
         return True
-    if principal.kind is PrincipalKind.ANONYMOUS:
+    if principal.kind in (PrincipalKind.ANONYMOUS, PrincipalKind.INTEGRATION):
         return False
     if principal.kind is PrincipalKind.API_KEY:
         if rule.audience is Audience.PLATFORM_ADMIN_IN_PERSON:

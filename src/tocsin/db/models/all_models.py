@@ -1,5 +1,27 @@
 """Imports every model module so ``Base.metadata`` knows every table (for Alembic)."""
 
-from tocsin.db.models import api_keys, audit, schedules, teams, users, web_sessions
+from tocsin.db.models import (
+    api_keys,
+    audit,
+    escalation_policies,
+    incidents,
+    integrations,
+    schedules,
+    services,
+    teams,
+    users,
+    web_sessions,
+)
 
-__all__ = ["api_keys", "audit", "schedules", "teams", "users", "web_sessions"]
+__all__ = [
+    "api_keys",
+    "audit",
+    "escalation_policies",
+    "incidents",
+    "integrations",
+    "schedules",
+    "services",
+    "teams",
+    "users",
+    "web_sessions",
+]

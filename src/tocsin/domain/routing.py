@@ -1,0 +1,91 @@
+"""Routing rules: which service an alert from a global integration belongs to.
+
+An integration either belongs to one service, or is global: an ordered list of rules, each
+a set of conditions that must all hold, and a fallback service. The first rule whose
+conditions all hold wins; an alert that matches none goes to the fallback, so nothing is
+ever dropped. Conditions read a field of the alert (``title``, ``severity``, ``source``,
+``description``, ``dedup_key``) or one of its labels (``labels.<name>``) and compare it for
+equality or against a regular expression (``re.search``; anchor it with ``^…$`` for a full
+match). A missing label never matches, not even ``equals ""``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from tocsin.ingest.model import InboundAlert
+
+FIELDS = ("title", "severity", "source", "description", "dedup_key")
+LABEL_PREFIX = "labels."
+MAX_PATTERN_LENGTH = 500
+
+
+class Operator(StrEnum):
+    EQUALS = "equals"
+    MATCHES = "matches"
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    operator: Operator
+    value: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    service_id: uuid.UUID
+    conditions: tuple[Condition, ...]
+
+
+def problem_with(condition: Condition) -> str | None:
+    """Why a condition cannot be used, or ``None``: validated on every write."""
+    if condition.field not in FIELDS and not (
+        condition.field.startswith(LABEL_PREFIX) and len(condition.field) > len(LABEL_PREFIX)
+    ):
+        return f"field must be one of {', '.join(FIELDS)} or labels.<name>"
+    if condition.operator is Operator.MATCHES:
+        if len(condition.value) > MAX_PATTERN_LENGTH:
+            return f"a pattern has at most {MAX_PATTERN_LENGTH} characters"
+        try:
+            _compiled(condition.value)
+        except re.error as error:
+            return f"not a valid regular expression: {error}"
+    return None
+
+
+def field_value(alert: InboundAlert, field: str) -> str | None:
+    if field.startswith(LABEL_PREFIX):
+        return alert.labels.get(field.removeprefix(LABEL_PREFIX))
+    value = getattr(alert, field)
+    return str(value.value if hasattr(value, "value") else value)
+
+
+def matches(alert: InboundAlert, condition: Condition) -> bool:
+    value = field_value(alert, condition.field)
+    if value is None:
+        return False
+    if condition.operator is Operator.EQUALS:
+        return value == condition.value
+    return _compiled(condition.value).search(value) is not None
+
+
+def route(
+    alert: InboundAlert, rules: Sequence[Rule], fallback: uuid.UUID
+) -> tuple[uuid.UUID, int | None]:
+    """The service for ``alert`` and the 1-based position of the rule that chose it
+    (``None`` when the fallback did)."""
+    for position, rule in enumerate(rules, start=1):
+        if all(matches(alert, condition) for condition in rule.conditions):
+            return rule.service_id, position
+    return fallback, None
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
