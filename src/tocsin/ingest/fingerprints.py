@@ -21,6 +21,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 
+from tocsin.ingest.model import DEDUP_KEY_MAX
+
 
 def content_fingerprint(*, title: str, source: str, labels: Mapping[str, str]) -> str:
     canonical = {
@@ -30,3 +32,14 @@ def content_fingerprint(*, title: str, source: str, labels: Mapping[str, str]) -
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def bounded_key(key: str) -> str:
+    """``key``, or its SHA-256 hex when it is longer than an identity may be.
+
+    For sources whose identity has no documented limit (Datadog's template fields): the
+    same long key always gives the same digest, so the identity survives the shortening.
+    """
+    if len(key) <= DEDUP_KEY_MAX:
+        return key
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()

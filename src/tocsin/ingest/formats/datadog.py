@@ -14,6 +14,9 @@ Identity, the first one present:
     the hostname and that scope: with the default template a recovery still finds its
     trigger, and the alerts of one multi-alert monitor stay apart
 
+A key longer than an identity may be (a scope listing many tags) is replaced by its
+SHA-256, which is as stable as the key itself.
+
 Resolves: ``alert_transition`` ``Recovered`` (also ``Warn Recovered`` or any transition
 naming a recovery); without a transition, ``alert_status``/``alert_type`` ``ok`` or
 ``success``; without either, an ``[Recovered]`` title prefix. Datadog has no
@@ -46,7 +49,7 @@ from typing import Any
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import MalformedPayload
-from tocsin.ingest.fingerprints import content_fingerprint
+from tocsin.ingest.fingerprints import bounded_key, content_fingerprint
 from tocsin.ingest.formats.base import WireModel, as_text, first_text, load_json, validate
 from tocsin.ingest.model import TITLE_MAX, AlertAction, InboundAlert, Link, Severity, one_line
 
@@ -168,10 +171,12 @@ def _identity(hook: DatadogWebhook, title: str, prefix: _Prefix) -> tuple[str, b
     """(dedup key, made up by tocsin?) from the first identity the template provides."""
     for candidate in (hook.alert_cycle_key, hook.aggreg_key):
         if as_text(candidate):
-            return as_text(candidate), False
+            return bounded_key(as_text(candidate)), False
     if as_text(hook.alert_id):
         scope = as_text(hook.alert_scope)
-        return (f"{as_text(hook.alert_id)}:{scope}" if scope else as_text(hook.alert_id)), False
+        # A scope lists every tag of the group, so it can outgrow any key limit.
+        key = f"{as_text(hook.alert_id)}:{scope}" if scope else as_text(hook.alert_id)
+        return bounded_key(key), False
     labels = {"scope": prefix.scope} if prefix.scope else {}
     return content_fingerprint(title=title, source=as_text(hook.hostname), labels=labels), True
 
