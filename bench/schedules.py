@@ -24,6 +24,7 @@ from tocsin.domain.schedules.timeline import Layer, Schedule
 
 ZONE = ZoneInfo("America/New_York")
 START = datetime(2021, 3, 1, 9, 0)  # local wall-clock
+START_INSTANT = datetime(2021, 3, 1, 15, 0, tzinfo=UTC)
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # five years on
 PEOPLE = tuple(uuid.uuid4() for _ in range(12))
 LENGTHS = (
@@ -90,6 +91,13 @@ def main() -> None:
         "on-call query, 5 years after start, 10 layers",
         10_000,
         lambda: timeline.on_call_at(schedule, next(cursor)),
+    )
+    first_day = [START_INSTANT + timedelta(minutes=37 * step) for step in range(2000)]
+    early = iter(first_day * 5)
+    measure(
+        "on-call query, first days of the rotation, 10 layers",
+        10_000,
+        lambda: timeline.on_call_at(schedule, next(early)),
     )
     render = measure(
         "90-day rendered timeline, 10 layers, 30 overrides",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.schedule_strategies import (
+    PEOPLE,
     around_a_clock_change,
     rotations,
     schedules_and_ranges,
     zones,
 )
 from tocsin.domain.schedules import localtime, timeline
-from tocsin.domain.schedules.rotations import Rotation
+from tocsin.domain.schedules.rotations import Rotation, rephase
 from tocsin.domain.schedules.timeline import Layer, Schedule, SegmentKind
 
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -150,3 +152,32 @@ def test_every_handoff_falls_at_the_configured_local_time(data: st.DataObject) -
             or (not localtime.exists(wanted, zone) and _plain_resolve(wanted, zone) == after.start)
             for wanted in candidates
         ), (after.start, local, candidates)
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_changing_participants_keeps_whoever_is_on_call_or_the_next_in_line(
+    data: st.DataObject,
+) -> None:
+    zone = data.draw(zones)
+    near = data.draw(around_a_clock_change(zone))
+    before = data.draw(rotations(zone, near))
+    at = near + timedelta(minutes=data.draw(st.integers(0, 3000)))
+    current = before.on_call_at(at)
+    if current is None:
+        return
+    new = tuple(data.draw(st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=5)))
+    shape = Rotation(zone, before.start, before.length, new, end=before.end)
+    after = replace(shape, phase=rephase(before, shape, at))
+    old = before.participants
+    position = (before.index_at(at) or 0) + before.phase
+    remaining = [old[(position + step) % len(old)] for step in range(len(old))]
+    expected = next((person for person in remaining if person in new), new[0])
+    assert after.on_call_at(at) == expected
+    index = after.index_at(at)
+    assert index is not None
+    # From then on the new order is followed, one participant per shift.
+    offset = new.index(expected) if new.count(expected) == 1 else None
+    if offset is not None:
+        for step in range(1, 4):
+            assert after.participant(index + step) == new[(offset + step) % len(new)]

@@ -223,7 +223,7 @@ async def update_layer(
     if spec.participants is not None and spec.participants != view.participants:
         participants = spec.participants
         await _check_participants(session, schedule.team_id, participants)
-        layer.phase = rephase(before, participants, now)
+        layer.phase = rephase(before, _check_rotation(schedule, layer, participants), now)
         await _set_participants(session, layer.id, participants)
     _check_rotation(schedule, layer, participants)
     layer.updated_at = schedule.updated_at = now
@@ -343,9 +343,10 @@ async def _check_participants(
 
 def _check_rotation(
     schedule: Schedule, layer: ScheduleLayer, participants: tuple[uuid.UUID, ...]
-) -> None:
+) -> Rotation:
+    """The layer's rotation with phase 0; ``InvalidInput`` if it cannot exist."""
     try:
-        Rotation(
+        return Rotation(
             zone=ZoneInfo(schedule.time_zone),
             start=layer.start_local,
             length=RotationLength(layer.length_unit, layer.length_count),

@@ -168,25 +168,27 @@ class Rotation:
             start = end
 
 
-def rephase(rotation: Rotation, participants: tuple[uuid.UUID, ...], at: datetime) -> int:
-    """The phase that lets ``participants`` replace the rotation's list at ``at`` smoothly.
+def rephase(before: Rotation, after: Rotation, at: datetime) -> int:
+    """The phase for ``after`` that takes over from ``before`` at ``at`` smoothly.
 
-    Whoever is on call at ``at`` stays on call if they are still in the list (the same
-    occurrence of them, when they appear more than once); if they were removed, the next
-    remaining person in the old order takes over at once. After that the rotation follows
-    the new order. Handoff times do not move.
+    ``after`` is the edited rotation (new participants, perhaps a new start or length).
+    Whoever ``before`` has on call at ``at`` stays on call if they are still listed (the
+    same occurrence of them, when they appear more than once); if they were removed, the
+    next remaining person in the old order takes over at once. From then on the rotation
+    follows the new order at ``after``'s handoff times.
     """
-    index = rotation.index_at(at)
-    if index is None or not participants or not rotation.participants:
+    before_index, after_index = before.index_at(at), after.index_at(at)
+    new = after.participants
+    if before_index is None or after_index is None or not new or not before.participants:
         return 0
-    old = rotation.participants
-    position = (index + rotation.phase) % len(old)
+    old = before.participants
+    position = (before_index + before.phase) % len(old)
     for step in range(len(old)):
         candidate = (position + step) % len(old)
         person = old[candidate]
         occurrence = old[:candidate].count(person)
-        places = [number for number, other in enumerate(participants) if other == person]
+        places = [number for number, other in enumerate(new) if other == person]
         if places:
             place = places[min(occurrence, len(places) - 1)]
-            return (place - index) % len(participants)
-    return (-index) % len(participants)
+            return (place - after_index) % len(new)
+    return (-after_index) % len(new)
