@@ -231,3 +231,22 @@ async def test_resolver_for_the_escalation_engine(seed: Seed) -> None:
 async def _team_of(client: httpx.AsyncClient, schedule_id: str) -> str:
     team_id: str = (await client.get(f"/api/v1/schedules/{schedule_id}")).json()["team_id"]
     return team_id
+
+
+async def test_resolver_pages_nobody_rather_than_someone_who_left_the_rotation_team(
+    seed: Seed,
+) -> None:
+    alice, bob = await seed.user("Alice"), await seed.user("Bob")
+    admin, sid = await _rotation(seed, alice, bob)
+    monday = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    demoted = await admin.patch(
+        f"/api/v1/teams/{await _team_of(admin, sid)}/members/{alice.id}",
+        json={"role": "observer"},
+    )
+    assert demoted.status_code == 200, demoted.text
+    async with seed.database.transaction() as session:
+        assert await oncall.on_call_users(session, schedule_id=uuid.UUID(sid), at=monday) == []
+        tuesday = monday.replace(day=6)
+        assert await oncall.on_call_users(session, schedule_id=uuid.UUID(sid), at=tuesday) == [
+            bob.id
+        ]

@@ -4,9 +4,10 @@ Two functions here are the stable interface for the rest of tocsin, and take no 
 because only trusted code (the escalation engine, the notification scheduler) calls them:
 
 * ``on_call_users(session, *, schedule_id, at) -> list[uuid.UUID]``: who a schedule target
-  pages at ``at``. An empty list means nobody is on call (a gap, or no such schedule); the
-  engine then writes that on the incident timeline and moves on, it never pages no one
-  silently. Today a schedule has at most one person on call; the list leaves room for more.
+  pages at ``at``. An empty list means nobody can be paged: a gap, no such schedule, or an
+  on-call person who has since been deactivated or is no longer a responder of the team.
+  The engine then writes that on the incident timeline and moves on; it never pages no
+  one silently. A schedule has at most one person on call; the list leaves room for more.
 * ``upcoming_handoffs(session, *, since, until) -> list[ScheduleHandoff]``: every change of
   on-call person on every schedule with ``since <= at < until``, so that shift-start
   notifications can be sent. Gaps appear as a ``None`` side.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -35,7 +37,9 @@ from tocsin.db.models.schedules import (
     ScheduleLayerParticipant,
     ScheduleOverride,
 )
-from tocsin.domain.access import Action, authorize
+from tocsin.db.models.teams import TeamMembership
+from tocsin.db.models.users import User
+from tocsin.domain.access import Action, TeamRole, authorize
 from tocsin.domain.schedules import timeline
 from tocsin.domain.schedules.overrides import Override
 from tocsin.domain.schedules.restrictions import Window
@@ -139,7 +143,8 @@ async def load(
     overrides_until: datetime | None = None,
     lock: bool = False,
 ) -> LoadedSchedule:
-    """A schedule with its layers and the overrides that touch ``[since, until)``."""
+    """A schedule with its layers and the overrides that touch ``[since, until)`` (none
+    when no range is given: a schedule accumulates overrides for ever)."""
     schedule = await session.get(Schedule, schedule_id, with_for_update=lock)
     if schedule is None:
         raise NotFound("schedule", schedule_id)
@@ -172,12 +177,19 @@ async def load_many(
         )
         for layer_id, user_id in rows:
             people[layer_id].append(user_id)
-    query = sa.select(ScheduleOverride).where(ScheduleOverride.schedule_id.in_(ids))
-    if overrides_since is not None:
-        query = query.where(ScheduleOverride.ends_at > overrides_since)
-    if overrides_until is not None:
-        query = query.where(ScheduleOverride.starts_at < overrides_until)
-    overrides = (await session.scalars(query.order_by(ScheduleOverride.starts_at))).all()
+    overrides: Sequence[ScheduleOverride] = ()
+    if overrides_since is not None and overrides_until is not None:
+        overrides = (
+            await session.scalars(
+                sa.select(ScheduleOverride)
+                .where(
+                    ScheduleOverride.schedule_id.in_(ids),
+                    ScheduleOverride.ends_at > overrides_since,
+                    ScheduleOverride.starts_at < overrides_until,
+                )
+                .order_by(ScheduleOverride.starts_at)
+            )
+        ).all()
     by_schedule_layers: dict[uuid.UUID, list[LayerView]] = defaultdict(list)
     for layer in layers:
         by_schedule_layers[layer.schedule_id].append(
@@ -205,7 +217,22 @@ async def on_call_users(
     except NotFound:
         return []
     answer = timeline.on_call_at(loaded.rules(), at)
-    return [] if answer.user_id is None else [answer.user_id]
+    if answer.user_id is None:
+        return []
+    # Someone deactivated, or no longer a responder of the team since they were put on the
+    # rotation, would be paged into the void: answer "nobody", which the engine records.
+    role = await session.scalar(
+        sa.select(TeamMembership.role)
+        .join(User, User.id == TeamMembership.user_id)
+        .where(
+            TeamMembership.team_id == loaded.schedule.team_id,
+            TeamMembership.user_id == answer.user_id,
+            User.is_active,
+        )
+    )
+    if role is None or not role.at_least(TeamRole.RESPONDER):
+        return []
+    return [answer.user_id]
 
 
 async def upcoming_handoffs(
