@@ -7,28 +7,50 @@ the product itself would have written, audit events included.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tocsin.actions import api_keys, logins, teams, users
+from tocsin.actions import (
+    api_keys,
+    escalation_policies,
+    integrations,
+    logins,
+    services,
+    teams,
+    users,
+)
 from tocsin.actions.actors import system_actor
+from tocsin.actions.integration_settings import Destination
 from tocsin.api import csrf
 from tocsin.api.app import create_app
 from tocsin.api.context import AppContext
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
+from tocsin.db.models.escalation_policies import EscalationPolicy
+from tocsin.db.models.integrations import Integration, IntegrationKind
+from tocsin.db.models.schedules import Schedule
+from tocsin.db.models.services import Service
 from tocsin.db.models.teams import Team
 from tocsin.db.models.users import User
 from tocsin.db.session import Database
+from tocsin.domain import routing
 from tocsin.domain.access import Scope, TeamRole
+from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
+from tocsin.domain.incidents import UrgencyRule
 from tocsin.metrics import Metrics
+from tocsin.security.encryption import Cipher
 
 BASE_URL = "https://tocsin.test"
 PASSWORD = "correct horse battery staple"
+SECRET = b"test-secret-key-not-for-production"
+# What an escalation level may target, as the builders take it.
+Paged = User | Schedule | Team
+# A routing rule as the builders take it: the service, and (field, operator, value)s.
+Route = tuple[Service, Sequence[tuple[str, str, str]]]
 
 
 @pytest.fixture
@@ -37,7 +59,7 @@ def app(settings: Settings, clock: FrozenClock, database: Database) -> FastAPI:
         settings=settings,
         clock=clock,
         database=database,
-        secret=b"test-secret-key-not-for-production",
+        secret=SECRET,
         metrics=Metrics(),
     )
 
@@ -160,9 +182,122 @@ class Seed:
         self._clients.append(client)
         return client
 
+    async def policy(
+        self,
+        team: Team,
+        levels: Sequence[tuple[int, Sequence[Paged]]],
+        repeat_count: int = 0,
+        *,
+        name: str | None = None,
+    ) -> EscalationPolicy:
+        """``levels`` is ``[(delay_minutes, [user, schedule or team, ...]), ...]``."""
+        async with self.database.transaction() as session:
+            loaded = await escalation_policies.create_policy(
+                session,
+                actor=system_actor("test seed"),
+                team_id=team.id,
+                name=name or f"Policy {next(self._counter)}",
+                levels=[
+                    LevelSnapshot(delay, tuple(_target(paged) for paged in targets))
+                    for delay, targets in levels
+                ],
+                repeat_count=repeat_count,
+                now=self.clock.now(),
+            )
+            return loaded.policy
+
+    async def service(
+        self,
+        team: Team,
+        policy: EscalationPolicy | None = None,
+        urgency_rule: str = "severity",
+        ack_timeout_minutes: int | None = None,
+        auto_resolve_hours: int | None = None,
+        name: str | None = None,
+    ) -> Service:
+        async with self.database.transaction() as session:
+            return await services.create_service(
+                session,
+                actor=system_actor("test seed"),
+                team_id=team.id,
+                name=name or f"Service {next(self._counter)}",
+                escalation_policy_id=policy.id if policy else None,
+                urgency_rule=UrgencyRule(urgency_rule),
+                ack_timeout_minutes=ack_timeout_minutes,
+                auto_resolve_hours=auto_resolve_hours,
+                now=self.clock.now(),
+            )
+
+    async def integration(
+        self,
+        service: Service,
+        kind: str = "generic",
+        grouping_fields: Sequence[str] = (),
+        grouping_window_minutes: int | None = None,
+        signing: bool = False,
+        *,
+        name: str | None = None,
+        routes: Sequence[Route] = (),
+        heartbeat_interval_minutes: int | None = None,
+    ) -> tuple[Integration, str]:
+        """An integration sending to ``service`` and its plaintext key. With ``routes``,
+        ``service`` is the fallback behind those rules. A heartbeat's interval defaults to
+        5 minutes. ``signing_secret(integration)`` reads a signed one's secret back."""
+        integration_kind = IntegrationKind(kind)
+        if integration_kind is IntegrationKind.HEARTBEAT and heartbeat_interval_minutes is None:
+            heartbeat_interval_minutes = 5
+        if routes:
+            rules = tuple(
+                routing.Rule(
+                    target.id,
+                    tuple(
+                        routing.Condition(field, routing.Operator(operator), value)
+                        for field, operator, value in conditions
+                    ),
+                )
+                for target, conditions in routes
+            )
+            destination = Destination(rules=rules, fallback_service_id=service.id)
+        else:
+            destination = Destination(service_id=service.id)
+        async with self.database.transaction() as session:
+            saved = await integrations.create_integration(
+                session,
+                actor=system_actor("test seed"),
+                cipher=self.cipher,
+                name=name or f"Integration {next(self._counter)}",
+                kind=integration_kind,
+                destination=destination,
+                grouping_fields=grouping_fields,
+                grouping_window_minutes=grouping_window_minutes,
+                signing=signing,
+                heartbeat_interval_minutes=heartbeat_interval_minutes,
+                now=self.clock.now(),
+            )
+        assert saved.key is not None  # a new integration always gets a key
+        return saved.loaded.integration, saved.key
+
+    def signing_secret(self, integration: Integration) -> str:
+        """The plaintext signing secret of a signed integration, as shown at creation."""
+        secret = integrations.signing_secret_of(integration, self.cipher)
+        assert secret is not None, f"integration {integration.name} is not signed"
+        return secret
+
+    @property
+    def cipher(self) -> Cipher:
+        return Cipher(SECRET)
+
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+def _target(paged: Paged) -> Target:
+    if isinstance(paged, User):
+        return Target(TargetKind.USER, paged.id)
+    if isinstance(paged, Schedule):
+        return Target(TargetKind.SCHEDULE, paged.id)
+    return Target(TargetKind.TEAM, paged.id)
 
 
 def context_of_app(app: FastAPI) -> AppContext:

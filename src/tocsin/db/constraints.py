@@ -1,4 +1,4 @@
-"""Turning unique-constraint violations into ``AlreadyExists``.
+"""Turning constraint violations into domain errors: ``AlreadyExists``, ``Conflict``.
 
 Uniqueness is checked by the database, not by a read before the write: two concurrent
 requests that both pass a read check would otherwise both insert. The flush that violates
@@ -13,7 +13,7 @@ import psycopg.errors
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.errors import AlreadyExists
+from tocsin.errors import AlreadyExists, Conflict
 
 
 async def flush_unique(
@@ -33,4 +33,19 @@ async def flush_unique(
             if constraint in fields:
                 field, value = fields[constraint]
                 raise AlreadyExists(resource, field, value) from error
+        raise
+
+
+async def flush_restricted(session: AsyncSession, *, detail: str, field: str | None = None) -> None:
+    """Flush; a foreign-key violation becomes ``Conflict`` with ``detail``.
+
+    Actions that delete check first and name what still uses the row; this is the net
+    under that check for a reference that appeared in between (a RESTRICT violation), or
+    for a write that refers to a row deleted meanwhile. Either way it is a 409, never a 500.
+    """
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if isinstance(error.orig, psycopg.errors.ForeignKeyViolation):
+            raise Conflict(detail, field=field) from error
         raise

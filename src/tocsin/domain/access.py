@@ -50,6 +50,14 @@ class Scope(StrEnum):
     INCIDENTS_WRITE = "incidents:write"
     SCHEDULES_READ = "schedules:read"
     SCHEDULES_WRITE = "schedules:write"
+    # The alert pipeline's configuration: services (with their maintenance windows),
+    # escalation policies, and the integrations alerts arrive through.
+    SERVICES_READ = "services:read"
+    SERVICES_WRITE = "services:write"
+    POLICIES_READ = "policies:read"
+    POLICIES_WRITE = "policies:write"
+    INTEGRATIONS_READ = "integrations:read"
+    INTEGRATIONS_WRITE = "integrations:write"
 
 
 class Audience(StrEnum):
@@ -94,6 +102,14 @@ class Action(StrEnum):
     # Responders may cover for each other; only the creator or a team admin may undo it.
     CREATE_OVERRIDE = "schedules.create_override"
     MANAGE_OVERRIDES = "schedules.manage_overrides"
+    READ_SERVICES = "services.read"
+    MANAGE_SERVICES = "services.manage"
+    READ_POLICIES = "policies.read"
+    MANAGE_POLICIES = "policies.manage"
+    READ_INTEGRATIONS = "integrations.read"
+    # Checked against every team owning a service the integration routes to, before and
+    # after the change: pointing alerts at a team's service pages its people.
+    MANAGE_INTEGRATIONS = "integrations.manage"
 
 
 RULES: Mapping[Action, Rule] = {
@@ -112,6 +128,12 @@ RULES: Mapping[Action, Rule] = {
     Action.MANAGE_SCHEDULES: Rule(Audience.TEAM_ADMIN, Scope.SCHEDULES_WRITE),
     Action.CREATE_OVERRIDE: Rule(Audience.TEAM_RESPONDER, Scope.SCHEDULES_WRITE),
     Action.MANAGE_OVERRIDES: Rule(Audience.TEAM_ADMIN, Scope.SCHEDULES_WRITE),
+    Action.READ_SERVICES: Rule(Audience.ANY_USER, Scope.SERVICES_READ),
+    Action.MANAGE_SERVICES: Rule(Audience.TEAM_ADMIN, Scope.SERVICES_WRITE),
+    Action.READ_POLICIES: Rule(Audience.ANY_USER, Scope.POLICIES_READ),
+    Action.MANAGE_POLICIES: Rule(Audience.TEAM_ADMIN, Scope.POLICIES_WRITE),
+    Action.READ_INTEGRATIONS: Rule(Audience.ANY_USER, Scope.INTEGRATIONS_READ),
+    Action.MANAGE_INTEGRATIONS: Rule(Audience.TEAM_ADMIN, Scope.INTEGRATIONS_WRITE),
 }
 
 

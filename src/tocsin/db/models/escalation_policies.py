@@ -58,6 +58,8 @@ class EscalationTarget(Base):
     level_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("escalation_level.id", ondelete="CASCADE"), index=True
     )
+    # 0-based order within the level, as written: the API reads back what it was given.
+    position: Mapped[int]
     kind: Mapped[TargetKind] = mapped_column(text_enum(TargetKind))
     # Exactly one of these, matching ``kind``. RESTRICT: what a policy pages cannot vanish
     # under it; deleting a schedule or team in use is refused, naming the policy.
@@ -72,6 +74,7 @@ class EscalationTarget(Base):
     )
 
     __table_args__ = (
+        sa.UniqueConstraint("level_id", "position"),
         sa.CheckConstraint(
             "(kind = 'user' AND user_id IS NOT NULL AND schedule_id IS NULL AND team_id IS NULL)"
             " OR (kind = 'schedule' AND schedule_id IS NOT NULL AND user_id IS NULL"

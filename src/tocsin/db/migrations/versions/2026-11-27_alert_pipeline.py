@@ -626,6 +626,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_routing_rule_service_id"), "routing_rule", ["service_id"], unique=False
     )
+    # Targets keep the order they were written in (added after the first draft of 0003).
+    op.add_column("escalation_target", sa.Column("position", sa.Integer(), nullable=False))
+    op.create_unique_constraint(
+        op.f("uq_escalation_target_level_id_position"),
+        "escalation_target",
+        ["level_id", "position"],
+    )
     # Integrations become audit actors ("resolved by Alertmanager").
     op.alter_column(
         "audit_event", "actor_kind", existing_type=sa.String(length=9), type_=sa.String(length=11)
