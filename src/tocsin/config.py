@@ -77,6 +77,21 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted by the API and pages (413 above it).",
     )
+    ingest_max_body_bytes: int = Field(
+        default=524_288,
+        ge=1024,
+        description=(
+            "Largest alert body accepted on /ingest, /v2/enqueue and /v2/alerts (413 above)."
+        ),
+    )
+    ingest_rate_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description=(
+            "Events each integration may send per minute, per tocsin process, in bursts of "
+            "up to ten seconds' worth (429 with Retry-After above it). 0 turns the limit off."
+        ),
+    )
     session_idle_minutes: int = Field(
         default=720, ge=5, description="A browser session ends after this long without use."
     )

@@ -35,6 +35,32 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.engine_tick = Histogram(
+            "tocsin_engine_module_seconds",
+            "Time one engine module took for one tick.",
+            ["module"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.engine_rows = Counter(
+            "tocsin_engine_rows",
+            "Rows engine modules claimed, by module and outcome (applied, skipped, failed).",
+            ["module", "outcome"],
+            registry=self.registry,
+        )
+        self.engine_errors = Counter(
+            "tocsin_engine_module_errors",
+            "Engine module ticks that failed as a whole (the module is retried next tick).",
+            ["module"],
+            registry=self.registry,
+        )
+        self.escalation_lag = Histogram(
+            "tocsin_escalation_lag_seconds",
+            "Delay between an escalation step's due time and the engine applying it.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -6,6 +6,8 @@ metrics) and holds no globals, so tests build as many as they like.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
@@ -15,12 +17,17 @@ from tocsin import __version__
 from tocsin.api import problems
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.context import AppContext, Keys
+from tocsin.api.intake_limits import IntakeLimiter
 from tocsin.api.request_guard import NulGuardMiddleware
 from tocsin.api.routers import (
     api_keys,
     audit,
     calendar_feeds,
     health,
+    incidents,
+    intake,
+    intake_opsgenie,
+    intake_pagerduty,
     me,
     schedule_overrides,
     schedules,
@@ -32,6 +39,7 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.errors import NotFound
 from tocsin.metrics import HttpMetricsMiddleware, Metrics
+from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
 from tocsin.web.pages import STATIC_DIR, LoginRequired
 from tocsin.web.routes import admin_api_keys, admin_users, auth, home, profile
@@ -61,6 +69,8 @@ def create_app(
         database=database,
         keys=Keys.derive(secret),
         metrics=metrics or Metrics(),
+        intake_limiter=IntakeLimiter(settings.ingest_rate_per_minute),
+        cipher=Cipher(secret),
     )
     app = FastAPI(
         title="tocsin",
@@ -83,6 +93,10 @@ def create_app(
         schedule_overrides.router,
         calendar_feeds.router,
         calendar_feeds.public,
+        incidents.router,
+        intake.router,
+        intake_pagerduty.router,
+        intake_opsgenie.router,
     ):
         app.include_router(router)
     for page_router in (
@@ -96,10 +110,25 @@ def create_app(
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs_routes(app)
-    app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(settings))
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=context.metrics)
     return app
+
+
+INTAKE_PREFIXES = ("/ingest", "/v2/")
+
+
+def _body_limits(settings: Settings) -> Callable[[str], int]:
+    """Alert bodies have their own limit (PagerDuty's is 512 KB); the rest of the API the
+    general one."""
+
+    def limit_for(path: str) -> int:
+        if path.startswith(INTAKE_PREFIXES):
+            return settings.ingest_max_body_bytes
+        return settings.max_body_bytes
+
+    return limit_for
 
 
 def _add_docs_routes(app: FastAPI) -> None:

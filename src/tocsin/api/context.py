@@ -1,4 +1,4 @@
-"""What the app's edges share: settings, clock, database and derived keys.
+"""What the app's edges share: settings, clock, database, derived keys and the cipher.
 
 One ``AppContext`` is built by ``create_app`` and hung on ``app.state``; dependencies and
 page handlers read it from there. Nothing in it is global, so a test can run two apps (or
@@ -13,12 +13,14 @@ from datetime import timedelta
 from starlette.requests import HTTPConnection
 
 from tocsin.actions.logins import SessionPolicy
+from tocsin.api.intake_limits import IntakeLimiter
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.login_limits import LoginLimits
 from tocsin.metrics import Metrics
 from tocsin.security import secret_key
+from tocsin.security.encryption import Cipher
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class AppContext:
     database: Database
     keys: Keys
     metrics: Metrics
+    intake_limiter: IntakeLimiter
+    # Encrypts what must be replayed (integration signing secrets), see security/encryption.
+    cipher: Cipher
 
     @property
     def session_policy(self) -> SessionPolicy:

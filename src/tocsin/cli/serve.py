@@ -1,4 +1,9 @@
-"""``tocsin serve``: the HTTP API and pages (and, from the alert pipeline on, the engine)."""
+"""``tocsin serve`` (API, pages and engine in one process) and ``tocsin worker`` (engine only).
+
+Scaling out means more processes on one database: ``tocsin serve --no-engine`` behind a
+load balancer for the API, and any number of ``tocsin worker`` (or engines inside
+``serve``); the engine is safe to run many times over (see ``engine/loop.py``).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from tocsin.cli.common import clock, console, database_for_command, load_setting
 from tocsin.config import Settings
 from tocsin.db import migrate
 from tocsin.db.session import Database
+from tocsin.engine.loop import Engine
 from tocsin.metrics import Metrics
 from tocsin.security import secret_key
 
@@ -31,6 +37,7 @@ def serve(
     ),
     port: int | None = typer.Option(None, help="Port to listen on [default: TOCSIN_PORT or 8765]."),
     access_log: bool = typer.Option(False, help="Log every HTTP request."),
+    engine: bool = typer.Option(True, help="Also run the escalation engine in this process."),
 ) -> None:
     """Serve the API and pages. Uses the embedded PostgreSQL unless TOCSIN_DATABASE_URL is set."""
     overrides = {
@@ -40,11 +47,35 @@ def serve(
     with database_for_command(settings) as url:
         if settings.migrate_on_start:
             migrate.upgrade(url)
-        asyncio.run(_serve(settings, url, access_log=access_log))
+        asyncio.run(_serve(settings, url, access_log=access_log, with_engine=engine))
 
 
-async def _serve(settings: Settings, url: str, *, access_log: bool) -> None:
+def worker() -> None:
+    """Run the escalation engine alone (no HTTP). Run as many as you like."""
+    settings = load_settings()
+    with database_for_command(settings) as url:
+        if settings.migrate_on_start:
+            migrate.upgrade(url)
+        asyncio.run(_work(settings, url))
+
+
+async def _work(settings: Settings, url: str) -> None:
     database = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    try:
+        await Engine(database, clock, Metrics()).run(stopping)
+    finally:
+        await database.dispose()
+
+
+async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine: bool) -> None:
+    database = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    metrics = Metrics()
+    engine_task: asyncio.Task[None] | None = None
+    stopping = asyncio.Event()
     try:
         await _welcome_first_admin(settings, database)
         app = create_app(
@@ -52,8 +83,12 @@ async def _serve(settings: Settings, url: str, *, access_log: bool) -> None:
             clock=clock,
             database=database,
             secret=secret_key.load_or_create(settings),
-            metrics=Metrics(),
+            metrics=metrics,
         )
+        if with_engine:
+            engine_task = asyncio.create_task(
+                Engine(database, clock, metrics).run(stopping), name="engine"
+            )
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -65,9 +100,18 @@ async def _serve(settings: Settings, url: str, *, access_log: bool) -> None:
         )
         server = _Server(config)
         _stop_on_signals(server)
-        log.info("serving", url=settings.base_url, embedded_database=settings.database_url is None)
+        log.info(
+            "serving",
+            url=settings.base_url,
+            embedded_database=settings.database_url is None,
+            engine=with_engine,
+        )
         await server.serve()
     finally:
+        stopping.set()
+        if engine_task is not None:
+            # The engine finishes its current tick (a transaction) and stops.
+            await asyncio.gather(engine_task, return_exceptions=True)
         await database.dispose()
 
 

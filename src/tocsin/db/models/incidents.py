@@ -27,6 +27,8 @@ incident_number = sa.Sequence("incident_number_seq", metadata=Base.metadata)
 
 class Incident(Base):
     __tablename__ = "incident"
+    # Fetch the server-assigned number on INSERT, so a new incident knows its #number.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = uuid_pk()
     # Human number (#1234), digits only so SMS replies can quote it.

@@ -1,0 +1,116 @@
+"""Reading incidents: lists with filters, one incident with its alerts, pages and timeline.
+
+Anyone signed in (or an API key with ``incidents:read``) may read every incident: on-call
+work is shared, and people look at other teams' incidents when they are paged for them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.actions.actors import Actor
+from tocsin.db import keyset
+from tocsin.db.models.audit import AuditEvent
+from tocsin.db.models.incidents import Alert, Incident, Page
+from tocsin.domain.access import Action, authorize
+from tocsin.domain.incidents import IncidentStatus, Urgency
+from tocsin.errors import NotFound
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    statuses: Sequence[IncidentStatus] = ()
+    service_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    urgency: Urgency | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+
+async def list_incidents(
+    session: AsyncSession, *, actor: Actor, filters: IncidentFilter, cursor: str | None, limit: int
+) -> keyset.Page[Incident]:
+    """Newest first."""
+    authorize(actor.principal, Action.READ_INCIDENTS)
+    query = sa.select(Incident)
+    if filters.statuses:
+        query = query.where(Incident.status.in_(filters.statuses))
+    if filters.service_id is not None:
+        query = query.where(Incident.service_id == filters.service_id)
+    if filters.team_id is not None:
+        query = query.where(Incident.team_id == filters.team_id)
+    if filters.urgency is not None:
+        query = query.where(Incident.urgency == filters.urgency)
+    if filters.since is not None:
+        query = query.where(Incident.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Incident.created_at < filters.until)
+    if filters.text:
+        pattern = (
+            "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        query = query.where(
+            sa.or_(
+                Incident.title.ilike(pattern, escape="\\"),
+                Incident.description.ilike(pattern, escape="\\"),
+            )
+        )
+    return await keyset.fetch_page(
+        session,
+        query,
+        key=[Incident.created_at, Incident.id],
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+
+
+async def get_incident(session: AsyncSession, *, actor: Actor, incident_id: uuid.UUID) -> Incident:
+    authorize(actor.principal, Action.READ_INCIDENTS)
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound("incident", incident_id)
+    return incident
+
+
+async def find_by_number(session: AsyncSession, *, actor: Actor, number: int) -> Incident:
+    authorize(actor.principal, Action.READ_INCIDENTS)
+    incident = await session.scalar(sa.select(Incident).where(Incident.number == number))
+    if incident is None:
+        raise NotFound("incident", f"#{number}")
+    return incident
+
+
+async def alerts_of(session: AsyncSession, incident_id: uuid.UUID) -> list[Alert]:
+    rows = await session.scalars(
+        sa.select(Alert)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.first_seen_at, Alert.id)
+    )
+    return list(rows.all())
+
+
+async def pages_of(session: AsyncSession, incident_id: uuid.UUID) -> list[Page]:
+    rows = await session.scalars(
+        sa.select(Page)
+        .where(Page.incident_id == incident_id)
+        .order_by(Page.created_at, Page.step_token)
+    )
+    return list(rows.all())
+
+
+async def timeline_of(session: AsyncSession, incident_id: uuid.UUID) -> list[AuditEvent]:
+    """Every event of the incident, oldest first, from the audit trail."""
+    rows = await session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.resource_type == "incident", AuditEvent.resource_id == str(incident_id))
+        .order_by(AuditEvent.id)
+    )
+    return list(rows.all())

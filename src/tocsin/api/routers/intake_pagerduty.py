@@ -1,0 +1,127 @@
+"""PagerDuty Events API v2, wire-compatible: ``POST /v2/enqueue`` and ``/v2/change/enqueue``.
+
+Tools that page PagerDuty move to tocsin by changing the URL: the integration key goes in
+``routing_key``, and the answers are PagerDuty's own: 202 ``{"status": "success", …,
+"dedup_key"}`` (the key tocsin used, generated when the trigger had none), 400
+``{"status": "invalid event", "message": "Event object is invalid", "errors": […]}`` (also
+for an unknown routing key, as PagerDuty answers), 429 ``{"status": "throttle event"}``.
+A change event is recorded on the service and pages nobody.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.actions import change_events
+from tocsin.api.deps import DbSession, Now, client_ip
+from tocsin.api.intake import find_integration, idempotency_key
+from tocsin.api.schemas.intake import IngestBody, PagerDutyAccepted, PagerDutyError
+from tocsin.db.models.integrations import Integration
+from tocsin.errors import NotFound, RateLimited
+from tocsin.ingest import pipeline
+from tocsin.ingest.errors import MalformedPayload
+from tocsin.ingest.formats.pagerduty_events_v2 import (
+    INVALID_ROUTING_KEY,
+    PagerDutyEventsV2,
+    accepted_body,
+    invalid_event_body,
+)
+
+router = APIRouter(tags=["intake"])
+
+FORMAT = PagerDutyEventsV2()
+THROTTLED = {
+    "status": "throttle event",
+    "message": "Requests for this service are arriving too quickly. Please retry later.",
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": PagerDutyError, "description": "Invalid event (PagerDuty's body)"},
+    413: {"description": "Body over 512 KB"},
+    429: {"model": PagerDutyError, "description": "Throttled; retry later"},
+    503: {"description": "Database unavailable; retry"},
+}
+
+
+@router.post(
+    "/v2/enqueue",
+    status_code=202,
+    response_model=PagerDutyAccepted,
+    responses=_RESPONSES,
+    openapi_extra=IngestBody.openapi_extra(),
+)
+async def enqueue(request: Request, session: DbSession, now: Now) -> JSONResponse:
+    """Trigger, acknowledge or resolve an alert, exactly as PagerDuty's Events API v2."""
+    body = await request.body()
+    try:
+        event = FORMAT.parse(body, request.headers)
+    except MalformedPayload as error:
+        return _invalid([item.message for item in error.errors])
+    integration = await _integration(session, event.event.routing_key, request, now)
+    if isinstance(integration, JSONResponse):
+        return integration
+    inbound = FORMAT.to_alerts(event, received_at=now)
+    _, response = await pipeline.receive(
+        session,
+        integration=integration,
+        inbound=inbound,
+        body=body,
+        idempotency_key=idempotency_key(request.headers),
+        ip_address=client_ip(request),
+        now=now,
+        http_status=202,
+        respond=_accepted,
+    )
+    return JSONResponse(response, status_code=202)
+
+
+@router.post(
+    "/v2/change/enqueue",
+    status_code=202,
+    response_model=PagerDutyAccepted,
+    responses=_RESPONSES,
+    openapi_extra=IngestBody.openapi_extra(),
+)
+async def change_enqueue(request: Request, session: DbSession, now: Now) -> JSONResponse:
+    """Record a change event (a deploy, a config push) on the integration's service."""
+    body = await request.body()
+    try:
+        change = FORMAT.parse_change(body, request.headers)
+    except MalformedPayload as error:
+        return _invalid([item.message for item in error.errors])
+    integration = await _integration(session, change.routing_key, request, now)
+    if isinstance(integration, JSONResponse):
+        return integration
+    await change_events.record(
+        session,
+        integration=integration,
+        change=FORMAT.to_change_event(change, received_at=now),
+        body=body,
+        now=now,
+    )
+    return JSONResponse({"status": "success", "message": "Change event processed"}, status_code=202)
+
+
+async def _integration(
+    session: AsyncSession, routing_key: str, request: Request, now: Now
+) -> Integration | JSONResponse:
+    try:
+        return await find_integration(session, routing_key, request, now)
+    except NotFound:
+        return _invalid([INVALID_ROUTING_KEY])
+    except RateLimited as limited:
+        return JSONResponse(
+            THROTTLED, status_code=429, headers={"Retry-After": str(limited.retry_after)}
+        )
+
+
+def _invalid(messages: list[str]) -> JSONResponse:
+    return JSONResponse(invalid_event_body(messages), status_code=400)
+
+
+def _accepted(receipt: pipeline.Receipt) -> dict[str, Any]:
+    keys = [result.dedup_key for result in receipt.results]
+    return accepted_body(keys[0] if keys else None)

@@ -1,0 +1,107 @@
+"""Escalation module: page the next level of every triggered incident that is due.
+
+Owns ``incident.next_escalation_at`` (and ``held_until``). Claims due triggered incidents
+with ``FOR UPDATE SKIP LOCKED``; for each, either holds it (its service is in maintenance:
+the due time moves to the window's end, noted once on the timeline) or applies the next
+step through ``actions.escalations.advance``, which writes the pages and the next due time
+with a conditional UPDATE on the escalation token. A duplicate run is harmless: a second
+engine cannot claim a locked row, and a stale step matches no row. A crash rolls the whole
+batch back; the rows are due again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.actions import audit, escalations, maintenance_holds
+from tocsin.db.models.incidents import Incident
+from tocsin.db.session import Database
+from tocsin.domain.incidents import IncidentStatus
+from tocsin.engine import claims
+from tocsin.engine.modules import TickReport, apply_each
+from tocsin.metrics import Metrics
+
+RETRY_AFTER_FAILURE = timedelta(seconds=30)
+_DUE = (Incident.status == IncidentStatus.TRIGGERED,)
+
+
+class EscalationModule:
+    name = "escalations"
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
+        report = TickReport(self.name)
+        async with database.transaction() as session:
+            due = await claims.claim_due(
+                session,
+                Incident,
+                Incident.next_escalation_at,
+                now=now,
+                limit=batch_size,
+                where=_DUE,
+            )
+            report.claimed = len(due)
+            report.more = len(due) == batch_size
+            holds: dict[object, datetime | None] = {}
+
+            async def step(incident: Incident) -> bool:
+                assert incident.next_escalation_at is not None
+                if incident.service_id not in holds:
+                    holds[incident.service_id] = await maintenance_holds.hold_until(
+                        session, incident.service_id, now
+                    )
+                until = holds[incident.service_id]
+                if until is not None:
+                    return await _hold(session, incident, until, now)
+                self.metrics.escalation_lag.observe(
+                    (now - incident.next_escalation_at).total_seconds()
+                )
+                return await escalations.advance(
+                    session, escalations.EscalationState.of(incident), now=now
+                )
+
+            async def later(incident: Incident) -> None:
+                await session.execute(
+                    sa.update(Incident)
+                    .where(Incident.id == incident.id, Incident.status == IncidentStatus.TRIGGERED)
+                    .values(next_escalation_at=now + RETRY_AFTER_FAILURE)
+                )
+
+            await apply_each(session, due, step, report, on_failure=later)
+        return report
+
+    async def next_due(self, database: Database) -> datetime | None:
+        async with database.transaction() as session:
+            return await claims.earliest(session, Incident.next_escalation_at, *_DUE)
+
+
+async def _hold(session: AsyncSession, incident: Incident, until: datetime, now: datetime) -> bool:
+    """Escalation waits for the end of maintenance; the timeline says so once per window."""
+    held = await session.execute(
+        sa.update(Incident)
+        .where(
+            Incident.id == incident.id,
+            Incident.escalation_token == incident.escalation_token,
+            Incident.status == IncidentStatus.TRIGGERED,
+        )
+        .values(next_escalation_at=until, held_until=until, updated_at=now)
+    )
+    if not held.rowcount:  # type: ignore[attr-defined]
+        return False
+    if incident.held_until != until:
+        await audit.record(
+            session,
+            actor=escalations.ENGINE,
+            action="escalation.held",
+            resource_type="incident",
+            resource_id=incident.id,
+            team_id=incident.team_id,
+            now=now,
+            details={"reason": "the service is in maintenance", "until": until.isoformat()},
+        )
+    return True

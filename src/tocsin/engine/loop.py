@@ -1,0 +1,164 @@
+"""The engine loop: run every module, in a fixed order, whenever there may be work.
+
+Work is found three ways: a NOTIFY on ``tocsin_engine`` (sent by any transaction that
+creates due work, delivered when it commits), the earliest due time any module reports
+(so timers fire on time), and a poll every few seconds as a fallback (for a lost listen
+connection, or a clock that jumped). Each module runs with a timeout, its failures are
+isolated, logged and counted, and serialization failures or deadlocks (SQLSTATE 40001,
+40P01) are retried: a module that fails is simply due again next tick.
+
+Any number of engines may run against one database (``tocsin serve`` on several hosts,
+``tocsin worker``): claims use ``SKIP LOCKED`` and every step is a conditional UPDATE, so
+they share the work and never apply the same step twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import psycopg
+import structlog
+from sqlalchemy.exc import DBAPIError
+
+from tocsin.actions.escalations import WAKE_CHANNEL
+from tocsin.clock import Clock
+from tocsin.db.session import Database
+from tocsin.engine.auto_resolve import AutoResolveModule
+from tocsin.engine.escalations import EscalationModule
+from tocsin.engine.heartbeats import HeartbeatModule
+from tocsin.engine.modules import Module, TickReport
+from tocsin.engine.reopens import ReopenModule
+from tocsin.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+SLOW_TICK = timedelta(seconds=5)
+
+
+def default_modules(metrics: Metrics) -> list[Module]:
+    # Order matters within one tick: reopened incidents escalate in the same tick, and a
+    # missed heartbeat's new incident is paged by the escalation module right after.
+    return [ReopenModule(), HeartbeatModule(), AutoResolveModule(), EscalationModule(metrics)]
+
+
+class Engine:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        modules: Sequence[Module] | None = None,
+        batch_size: int = 200,
+        poll_interval: timedelta = timedelta(seconds=5),
+        module_timeout: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.metrics = metrics
+        self.modules = list(modules) if modules is not None else default_modules(metrics)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.module_timeout = module_timeout
+        self._wake = asyncio.Event()
+
+    async def tick(self) -> list[TickReport]:
+        """Run every module once, at the clock's current time."""
+        now = self.clock.now()
+        return [await self._run(module, now) for module in self.modules]
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Tick until ``stopping`` is set, sleeping only while there is nothing due."""
+        listener = asyncio.create_task(self._listen(), name="engine-listen")
+        log.info("engine started", modules=[module.name for module in self.modules])
+        try:
+            while not stopping.is_set():
+                self._wake.clear()
+                started = time.monotonic()
+                reports = await self.tick()
+                elapsed = time.monotonic() - started
+                if elapsed > SLOW_TICK.total_seconds():
+                    log.warning("slow engine tick", seconds=round(elapsed, 2))
+                if any(report.more for report in reports):
+                    continue
+                await self._sleep(stopping)
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+            log.info("engine stopped")
+
+    async def _run(self, module: Module, now: datetime) -> TickReport:
+        started = time.monotonic()
+        for attempt in range(3):
+            try:
+                report = await asyncio.wait_for(
+                    module.tick(self.database, now, batch_size=self.batch_size),
+                    self.module_timeout.total_seconds(),
+                )
+            except DBAPIError as error:
+                sqlstate = getattr(error.orig, "sqlstate", None)
+                if sqlstate in RETRYABLE_SQLSTATES and attempt < 2:
+                    continue
+                return self._failed(module, error)
+            except Exception as error:
+                return self._failed(module, error)
+            else:
+                self._observe(module, report, time.monotonic() - started)
+                return report
+        raise AssertionError("unreachable")
+
+    def _failed(self, module: Module, error: BaseException) -> TickReport:
+        log.error("engine module failed", module=module.name, error=repr(error), exc_info=error)
+        self.metrics.engine_errors.labels(module.name).inc()
+        return TickReport(module.name, failed=1)
+
+    def _observe(self, module: Module, report: TickReport, seconds: float) -> None:
+        self.metrics.engine_tick.labels(module.name).observe(seconds)
+        for outcome in ("applied", "skipped", "failed"):
+            count = getattr(report, outcome)
+            if count:
+                self.metrics.engine_rows.labels(module.name, outcome).inc(count)
+
+    async def _sleep(self, stopping: asyncio.Event) -> None:
+        delay = self.poll_interval.total_seconds()
+        try:
+            dues = [await module.next_due(self.database) for module in self.modules]
+        except Exception as error:
+            log.warning("could not read next due times", error=repr(error))
+            dues = []
+        now = self.clock.now()
+        for due in dues:
+            if due is not None:
+                delay = min(delay, max(0.0, (due - now).total_seconds()))
+        if delay <= 0:
+            return
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own (outside the pool), reconnecting with backoff."""
+        backoff = 1.0
+        conninfo = self.database.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {WAKE_CHANNEL}")
+                    backoff = 1.0
+                    # Work may have been created while we were not listening.
+                    self._wake.set()
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("engine listen connection lost", error=repr(error), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)

@@ -1,0 +1,71 @@
+"""What every engine module implements (GoAlert's "processing module" shape).
+
+A module owns some due-time columns. ``tick(now)`` claims due rows (``claims.claim_due``),
+decides with pure rules from ``domain/``, and applies the result with conditional UPDATEs
+in the same transaction; it reports what it did. ``next_due()`` tells the loop when the
+module will next have work, so that timers fire on time without tight polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.db.session import Database
+
+T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TickReport:
+    module: str
+    claimed: int = 0
+    applied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    # The batch was full: there may be more due work right now.
+    more: bool = False
+
+
+class Module(Protocol):
+    name: str
+
+    async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport: ...
+
+    async def next_due(self, database: Database) -> datetime | None: ...
+
+
+async def apply_each(
+    session: AsyncSession,
+    rows: Sequence[T],
+    apply: Callable[[T], Awaitable[bool]],
+    report: TickReport,
+    *,
+    on_failure: Callable[[T], Awaitable[None]],
+) -> None:
+    """Apply ``apply`` to each claimed row inside its own savepoint.
+
+    One row that fails (a bug, bad data) is rolled back alone, logged, counted and given
+    ``on_failure`` (typically: retry it a little later); the rest of the batch commits.
+    ``apply`` returns False when the row turned out to need nothing (a stale claim).
+    """
+    for row in rows:
+        try:
+            async with session.begin_nested():
+                applied = await apply(row)
+        except Exception:
+            log.exception("engine step failed", module=report.module)
+            report.failed += 1
+            await on_failure(row)
+            continue
+        if applied:
+            report.applied += 1
+        else:
+            report.skipped += 1
