@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalations, policy_snapshots
+from tocsin.actions import audit, escalation_policies, escalations, policy_snapshots
 from tocsin.actions.actors import Actor
 from tocsin.db.models.incidents import Alert, Incident
 from tocsin.db.models.services import Service
@@ -52,7 +52,7 @@ async def open_incident(
 ) -> Incident:
     """A new triggered incident whose level 1 is due at once (the engine pages it)."""
     snapshot = (
-        await policy_snapshots.load_snapshot(session, service.escalation_policy_id)
+        await escalation_policies.load_snapshot(session, service.escalation_policy_id)
         if service.escalation_policy_id
         else policy_snapshots.NO_POLICY
     )
@@ -272,7 +272,7 @@ async def reassign(
     else:
         assert policy_id is not None
         try:
-            snapshot = await policy_snapshots.load_snapshot(session, policy_id)
+            snapshot = await escalation_policies.load_snapshot(session, policy_id)
         except NotFound as missing:
             raise InvalidInput("escalation_policy_id", missing.detail) from missing
         target = {"escalation_policy_id": str(policy_id), "name": snapshot.name}

@@ -15,7 +15,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import inbound_events
-from tocsin.actions.intake_lookup import integration_for_key
+from tocsin.actions.integrations import integration_for_key
 from tocsin.api.context import context_of
 from tocsin.db.models.integrations import EventOutcome, Integration
 from tocsin.errors import NotFound, TocsinError

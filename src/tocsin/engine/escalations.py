@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalations, maintenance_holds
+from tocsin.actions import audit, escalations, maintenance
 from tocsin.db.models.incidents import Incident
 from tocsin.db.session import Database
+from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.engine import claims
 from tocsin.engine.modules import TickReport, apply_each
@@ -52,9 +53,10 @@ class EscalationModule:
             async def step(incident: Incident) -> bool:
                 assert incident.next_escalation_at is not None
                 if incident.service_id not in holds:
-                    holds[incident.service_id] = await maintenance_holds.hold_until(
-                        session, incident.service_id, now
+                    windows = await maintenance.maintenance_windows_for(
+                        session, incident.service_id
                     )
+                    holds[incident.service_id] = domain_maintenance.active_until(windows, now)
                 until = holds[incident.service_id]
                 if until is not None:
                     return await _hold(session, incident, until, now)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import alerts, inbound_events
-from tocsin.actions.intake_lookup import routing_rules_of
+from tocsin.actions.integrations import routing_rules_of
 from tocsin.db.models.integrations import EventOutcome, Integration
 from tocsin.db.models.services import Service
 from tocsin.domain import routing
