@@ -20,6 +20,21 @@ from dateutil.rrule import rrule, rrulestr
 
 ALLOWED_FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY"})
 MAX_DURATION = timedelta(days=7)
+# The rule parts accepted for each frequency: enough for real maintenance schedules, and
+# every rule they allow occurs at least once a month. dateutil searches a rule that never
+# occurs (BYMONTH=2;BYMONTHDAY=30) up to the year 9999, seconds of CPU on every lookup, and
+# occurrences start at the wall-clock time of starts_at, so DTSTART and the sub-daily parts
+# (BYHOUR, BYMINUTE, BYSECOND) are out.
+_COMMON_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"})
+_PARTS = {
+    "DAILY": _COMMON_PARTS | {"BYDAY"},
+    "WEEKLY": _COMMON_PARTS | {"BYDAY"},
+    "MONTHLY": _COMMON_PARTS | {"BYDAY", "BYMONTHDAY"},
+}
+_WEEKDAY = re.compile(r"MO|TU|WE|TH|FR|SA|SU")
+# A weekday every month has: any, the 1st to the 4th, or the last.
+_MONTHLY_WEEKDAY = re.compile(r"(\+?[1-4]|-1)?(MO|TU|WE|TH|FR|SA|SU)")
+MAX_MONTH_DAY = 28
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,39 @@ def problem_with(window: Window) -> tuple[str, str] | None:
     frequency = re.search(r"FREQ=([A-Z]+)", window.recurrence.upper())
     if not isinstance(rule, rrule) or frequency is None or frequency[1] not in ALLOWED_FREQUENCIES:
         return "recurrence", "use one RRULE with FREQ=DAILY, WEEKLY or MONTHLY"
+    unsupported = _unsupported_part(window.recurrence, frequency[1])
+    if unsupported is not None:
+        return "recurrence", unsupported
+    # Safe to search now: every rule accepted above occurs at least once a month.
+    if rule.after(window.starts_at, inc=True) is None:
+        return "recurrence", "the rule ends (UNTIL or COUNT) before its first occurrence"
+    return None
+
+
+def _unsupported_part(recurrence: str, frequency: str) -> str | None:
+    """Why a parsed RRULE of ``frequency`` is outside what tocsin accepts, or ``None``."""
+    parts: dict[str, str] = {}
+    for item in recurrence.upper().strip().removeprefix("RRULE:").split(";"):
+        name, _, value = item.partition("=")
+        parts[name.strip()] = value.strip()
+    allowed = _PARTS[frequency]
+    if not set(parts) <= allowed:
+        return f"FREQ={frequency} takes only {', '.join(sorted(allowed - {'FREQ'}))}"
+    days = [day for day in parts.get("BYDAY", "").split(",") if day]
+    if frequency != "MONTHLY":
+        if not all(_WEEKDAY.fullmatch(day) for day in days):
+            return "BYDAY takes weekdays (MO, TU, …) without a number here"
+        if frequency == "DAILY" and days and parts.get("INTERVAL", "1") != "1":
+            # Every 7th day on Mondays only never happens if the first day is a Tuesday.
+            return "a daily rule with BYDAY has no INTERVAL; use FREQ=WEEKLY;INTERVAL=…"
+        return None
+    if "BYDAY" in parts and "BYMONTHDAY" in parts:
+        return "give BYDAY or BYMONTHDAY, not both"
+    if not all(_MONTHLY_WEEKDAY.fullmatch(day) for day in days):
+        return "BYDAY takes a weekday every month has: MO, 1MO to 4MO, or -1MO (the last)"
+    for text in (day for day in parts.get("BYMONTHDAY", "").split(",") if day):
+        if not re.fullmatch(r"[-+]?\d{1,2}", text) or not 1 <= abs(int(text)) <= MAX_MONTH_DAY:
+            return f"BYMONTHDAY takes days every month has: 1 to {MAX_MONTH_DAY}, or -1 (the last)"
     return None
 
 
