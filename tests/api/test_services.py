@@ -137,11 +137,12 @@ async def test_every_invalid_value_names_its_field(seed: Seed) -> None:
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["field"] == field, body
     service = await _create(client, **base)
-    for body, field in [
+    patches: list[tuple[dict[str, Any], str]] = [
         ({"escalation_policy_id": str(uuid.uuid4())}, "escalation_policy_id"),
         ({"auto_resolve_hours": 0}, "auto_resolve_hours"),
         ({"name": "\t"}, "name"),
-    ]:
+    ]
+    for body, field in patches:
         response = await client.patch(f"/api/v1/services/{service['id']}", json=body)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["field"] == field, body
