@@ -57,13 +57,9 @@ def server_url() -> Iterator[str]:
         embedded = EmbeddedPostgres(Path(folder))
         url = embedded.start()
         try:
-            yield url.rsplit("/", 1)[0] + "/postgres" + _query_of(url)
+            yield database_url_for(url, "postgres")
         finally:
             embedded.stop()
-
-
-def _query_of(url: str) -> str:
-    return "?" + url.split("?", 1)[1] if "?" in url else ""
 
 
 def database_url_for(server: str, name: str) -> str:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
+from tocsin.ingest import errors as intake_errors
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -94,6 +95,33 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             401,
             "Send a valid API key as `Authorization: Bearer tsk_…`, or sign in.",
         ),
+        # The intake's own errors: senders and their operators match on these types.
+        ProblemType(
+            intake_errors.MalformedPayload.code,
+            intake_errors.MalformedPayload.title,
+            400,
+            "An alert body breaks its source's format. `field` names the first broken field "
+            "as a path (`alerts[0].fingerprint`), `errors` lists every one. Fix the sender's "
+            "template: the same body will be refused again.",
+        ),
+        ProblemType(
+            intake_errors.SignatureMissing.code,
+            intake_errors.SignatureMissing.title,
+            401,
+            "The integration verifies signatures and the request carried none.",
+        ),
+        ProblemType(
+            intake_errors.SignatureInvalid.code,
+            intake_errors.SignatureInvalid.title,
+            401,
+            "The signature does not match the body and the integration's signing secret.",
+        ),
+        ProblemType(
+            intake_errors.SignatureExpired.code,
+            intake_errors.SignatureExpired.title,
+            401,
+            "The signature matches, but its timestamp is more than 300 s from tocsin's clock.",
+        ),
         ProblemType(
             errors.PermissionDenied.code,
             errors.PermissionDenied.title,
@@ -123,6 +151,30 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             errors.ServiceUnavailable.title,
             503,
             "The database cannot be reached. Retry after `Retry-After` seconds.",
+        ),
+        ProblemType(
+            "malformed-payload",
+            "Malformed payload",
+            400,
+            "An alert body breaks its format; `field` names where, `errors` lists every problem.",
+        ),
+        ProblemType(
+            "signature-missing",
+            "Signature missing",
+            401,
+            "This integration signs its requests; send the signature headers.",
+        ),
+        ProblemType(
+            "signature-invalid",
+            "Signature invalid",
+            401,
+            "The signature does not match the body and the integration's secret.",
+        ),
+        ProblemType(
+            "signature-expired",
+            "Signature expired",
+            401,
+            "The signed timestamp is more than 5 minutes away from tocsin's clock.",
         ),
         ProblemType(
             "unsupported-media-type",
