@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, oncall
+from tocsin.actions import audit, oncall, references
 from tocsin.actions.actors import Actor
 from tocsin.db import keyset
-from tocsin.db.constraints import flush_unique
+from tocsin.db.constraints import flush_restricted, flush_unique
 from tocsin.db.models.schedules import Schedule, ScheduleLayer, ScheduleLayerParticipant
 from tocsin.db.models.teams import Team, TeamMembership
 from tocsin.db.models.users import User
@@ -116,8 +116,9 @@ async def delete_schedule(
     session: AsyncSession, *, actor: Actor, schedule_id: uuid.UUID, now: datetime
 ) -> None:
     schedule = await _locked(session, actor, schedule_id)
+    await references.refuse_if_schedule_in_use(session, schedule.id, schedule.name)
     await session.delete(schedule)
-    await session.flush()
+    await flush_restricted(session, detail=f"schedule {schedule.name!r} is still in use")
     await _audit(session, actor, "schedule.deleted", schedule, now, {"name": schedule.name})
 
 

@@ -13,10 +13,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit
+from tocsin.actions import audit, references
 from tocsin.actions.actors import Actor
 from tocsin.db import keyset
-from tocsin.db.constraints import flush_unique
+from tocsin.db.constraints import flush_restricted, flush_unique
 from tocsin.db.models.teams import Team, TeamMembership
 from tocsin.db.models.users import User
 from tocsin.domain.access import Action, PrincipalKind, TeamRole, authorize
@@ -91,8 +91,9 @@ async def delete_team(
 ) -> None:
     authorize(actor.principal, Action.DELETE_TEAM)
     team = await _locked_team(session, team_id)
+    await references.refuse_if_team_in_use(session, team.id, team.name)
     await session.delete(team)
-    await session.flush()
+    await flush_restricted(session, detail=f"team {team.name!r} is still in use")
     await audit.record(
         session,
         actor=actor,
