@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.builders import Seed
 from tocsin.actions import escalation_policies, schedules, users
@@ -212,6 +213,15 @@ async def test_editing_a_policy_leaves_incidents_in_flight_alone(
     service = await seed.service(team, policy=policy)
     _, key = await seed.integration(service)
     assert (await client.post(f"/ingest/{key}", json={"title": "down"})).status_code == 202
+    # Freeze the snapshot as the engine does when the incident first escalates.
+    async with seed.database.transaction() as session:
+        frozen = (await escalation_policies.load_snapshot(session, policy.id)).as_json()
+        await session.execute(
+            sa.update(Incident)
+            .where(Incident.service_id == service.id)
+            .values(escalation_snapshot=frozen)
+        )
+        before = await _escalation_columns(session, service.id)
     changed = await admin.put(
         f"/api/v1/escalation-policies/{policy.id}",
         json={
@@ -221,16 +231,31 @@ async def test_editing_a_policy_leaves_incidents_in_flight_alone(
     )
     assert changed.status_code == 200, changed.text
     async with seed.database.transaction() as session:
-        incident = await session.scalar(
-            sa.select(Incident).where(Incident.service_id == service.id)
-        )
-        now_snapshot = await escalation_policies.load_snapshot(session, policy.id)
-    assert incident is not None
-    assert now_snapshot.levels[0].delay_minutes == 30
-    frozen = incident.escalation_snapshot
-    assert frozen["name"] != "Changed"
-    assert frozen["levels"][0]["delay_minutes"] == 5
-    assert frozen["levels"][0]["targets"] == [{"kind": "user", "id": str(alice.id)}]
+        after = await _escalation_columns(session, service.id)
+        fresh = await escalation_policies.load_snapshot(session, policy.id)
+    assert after == before
+    assert frozen["levels"][0] == {
+        "delay_minutes": 5,
+        "targets": [{"kind": "user", "id": str(alice.id)}],
+    }
+    # New incidents get the edited policy.
+    assert fresh.name == "Changed"
+    assert fresh.levels[0].delay_minutes == 30
+
+
+async def _escalation_columns(session: AsyncSession, service_id: uuid.UUID) -> list[Any]:
+    rows = await session.execute(
+        sa.select(
+            Incident.escalation_policy_id,
+            Incident.escalation_snapshot,
+            Incident.escalation_level,
+            Incident.escalation_token,
+            Incident.next_escalation_at,
+        ).where(Incident.service_id == service_id)
+    )
+    found = [tuple(row) for row in rows]
+    assert len(found) == 1
+    return found
 
 
 async def test_who_may_manage_a_policy(seed: Seed) -> None:
