@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, services
+from tocsin.actions import audit, escalations, services
 from tocsin.actions.actors import Actor
+from tocsin.db.models.incidents import Incident
 from tocsin.db.models.services import MaintenanceWindow
 from tocsin.domain import identity, maintenance
+from tocsin.domain.incidents import IncidentStatus
 from tocsin.errors import InvalidInput, NotFound
 
 MAX_WINDOWS_PER_SERVICE = 100
@@ -104,6 +106,22 @@ async def delete_window(
         raise NotFound("maintenance window", window_id)
     await session.delete(row)
     await session.flush()
+    # A held incident waits on the hold's end (next_escalation_at = held_until), which
+    # would leave it silent until the removed window's end. Make it due now: the engine
+    # looks again at once and escalates it, or holds it anew if another window covers it.
+    released = await session.execute(
+        sa.update(Incident)
+        .where(
+            Incident.service_id == service.id,
+            Incident.status == IncidentStatus.TRIGGERED,
+            Incident.held_until > now,
+            Incident.next_escalation_at == Incident.held_until,
+        )
+        .values(next_escalation_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount:  # type: ignore[attr-defined]
+        await escalations.wake_engine(session)
     await audit.record(
         session,
         actor=actor,

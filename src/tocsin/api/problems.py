@@ -153,30 +153,6 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The database cannot be reached. Retry after `Retry-After` seconds.",
         ),
         ProblemType(
-            "malformed-payload",
-            "Malformed payload",
-            400,
-            "An alert body breaks its format; `field` names where, `errors` lists every problem.",
-        ),
-        ProblemType(
-            "signature-missing",
-            "Signature missing",
-            401,
-            "This integration signs its requests; send the signature headers.",
-        ),
-        ProblemType(
-            "signature-invalid",
-            "Signature invalid",
-            401,
-            "The signature does not match the body and the integration's secret.",
-        ),
-        ProblemType(
-            "signature-expired",
-            "Signature expired",
-            401,
-            "The signed timestamp is more than 5 minutes away from tocsin's clock.",
-        ),
-        ProblemType(
             "unsupported-media-type",
             "Unsupported media type",
             415,

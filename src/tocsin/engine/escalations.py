@@ -84,6 +84,9 @@ class EscalationModule:
 
 async def _hold(session: AsyncSession, incident: Incident, until: datetime, now: datetime) -> bool:
     """Escalation waits for the end of maintenance; the timeline says so once per window."""
+    # Read before the UPDATE: an ORM UPDATE synchronises the loaded object, after which
+    # ``incident.held_until`` would always equal ``until`` and the hold would never be noted.
+    noted_until = incident.held_until
     held = await session.execute(
         sa.update(Incident)
         .where(
@@ -95,7 +98,7 @@ async def _hold(session: AsyncSession, incident: Incident, until: datetime, now:
     )
     if not held.rowcount:  # type: ignore[attr-defined]
         return False
-    if incident.held_until != until:
+    if noted_until != until:
         await audit.record(
             session,
             actor=escalations.ENGINE,
