@@ -124,6 +124,80 @@ class Settings(BaseSettings):
         description="Email of the admin account created on first start when there are no users.",
     )
 
+    smtp_host: str | None = Field(
+        default=None,
+        description=(
+            "SMTP server that sends email. When unset, mail goes to tocsin's local outbox "
+            "(the Outbox page), so nothing is lost while you set up mail."
+        ),
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port. Default: 465 with `smtp_security=tls`, else 587.",
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description=(
+            "`starttls` (submission on 587, upgraded with STARTTLS), `tls` (implicit TLS, "
+            "usually 465) or `none` (plain, for a relay on the same host)."
+        ),
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None,
+        description="Sender address of tocsin's mail. Default: `tocsin@<host of public_url>`.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="How long one SMTP delivery may take before its outcome counts as unknown.",
+    )
+    magic_link_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=7 * 24 * 60,
+        description=(
+            "Shortest life of an Acknowledge/Resolve link in an email. A link also lives "
+            "until the escalation it would stop has come, whichever is later."
+        ),
+    )
+    operations_service: str | None = Field(
+        default=None,
+        description=(
+            "Name (or id) of the service whose escalation policy is paged when every "
+            "channel of a paged person has failed. When unset, such failures are only "
+            "logged, counted in /metrics and written on the incident's timeline."
+        ),
+    )
+    notify_bundle_threshold: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description=(
+            "From this many pages for one service to one person within the bundle window, "
+            "further pages go out as one digest. 0 turns bundling off."
+        ),
+    )
+    notify_bundle_window_minutes: int = Field(
+        default=10, ge=1, le=24 * 60, description="The window pages are counted in for bundling."
+    )
+    notify_digest_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="How long a digest collects pages before it goes out.",
+    )
+    notify_concurrency: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Provider calls one process makes at the same time.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:
@@ -137,6 +211,12 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def mail_from(self) -> str:
+        if self.smtp_from:
+            return self.smtp_from
+        return f"tocsin@{urlsplit(self.base_url).hostname or 'localhost'}"
 
     @property
     def session_cookie_secure(self) -> bool:

@@ -61,6 +61,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.notifications = Counter(
+            "tocsin_notifications",
+            "Provider calls for deliveries, by channel and outcome (sent, delivered, retry, "
+            "unknown, failed).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.notification_unreachable = Counter(
+            "tocsin_notification_unreachable",
+            "Pages for which every channel of the paged person failed (or none existed).",
+            registry=self.registry,
+        )
+        self.operations_incidents = Counter(
+            "tocsin_operations_incidents",
+            "Incidents opened on the operations service because someone could not be reached.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalation_policies, escalations, policy_snapshots
+from tocsin.actions import (
+    audit,
+    cancellations,
+    escalation_policies,
+    escalations,
+    policy_snapshots,
+)
 from tocsin.actions.actors import Actor
 from tocsin.db.models.incidents import Alert, Incident
 from tocsin.db.models.services import Service
@@ -126,6 +132,9 @@ async def acknowledge(
         now=now,
     )
     await _record(session, changed, actor, "incident.acknowledged", now, {"via": via})
+    await cancellations.announce(
+        session, incident=changed, event="acknowledged", actor=actor, now=now
+    )
     return changed
 
 
@@ -167,6 +176,7 @@ async def resolve(
     if note:
         details["note"] = note
     await _record(session, changed, actor, "incident.resolved", now, details)
+    await cancellations.announce(session, incident=changed, event="resolved", actor=actor, now=now)
     return changed
 
 
@@ -387,7 +397,11 @@ async def _transition(
     ).first()
     if updated is None:
         raise await _lost(session, incident_id, allowed)
-    return await _reload(session, incident_id)
+    changed = await _reload(session, incident_id)
+    if not escalating:
+        # Leaving "triggered" cancels every pending notification in this same transaction.
+        await cancellations.cancel_pending(session, incident=changed, now=now)
+    return changed
 
 
 async def _lost(

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit
+from tocsin.actions import audit, contact_methods
 from tocsin.actions.actors import Actor
 from tocsin.db import keyset
 from tocsin.db.constraints import flush_unique
@@ -56,6 +56,8 @@ async def create_user(
     await flush_unique(
         session, resource="user", fields={"uq_user_account_email": ("email", user.email)}
     )
+    # Reachable from the first minute: the account email and the default rules.
+    await contact_methods.provision_defaults(session, user, now=now)
     await audit.record(
         session,
         actor=actor,

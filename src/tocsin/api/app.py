@@ -23,6 +23,7 @@ from tocsin.api.routers import (
     api_keys,
     audit,
     calendar_feeds,
+    deliveries,
     escalation_policies,
     health,
     incidents,
@@ -31,6 +32,7 @@ from tocsin.api.routers import (
     intake_pagerduty,
     integrations,
     me,
+    notifications,
     schedule_overrides,
     schedules,
     services,
@@ -45,7 +47,7 @@ from tocsin.metrics import HttpMetricsMiddleware, Metrics
 from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
 from tocsin.web.pages import STATIC_DIR, LoginRequired
-from tocsin.web.routes import admin_api_keys, admin_users, auth, home, profile
+from tocsin.web.routes import admin_api_keys, admin_users, auth, home, magic_links, profile
 from tocsin.web.routes import teams as team_pages
 
 DESCRIPTION = """\
@@ -100,6 +102,8 @@ def create_app(
         escalation_policies.router,
         integrations.router,
         incidents.router,
+        deliveries.router,
+        notifications.router,
         intake.router,
         intake_pagerduty.router,
         intake_opsgenie.router,
@@ -112,6 +116,7 @@ def create_app(
         team_pages.router,
         admin_users.router,
         admin_api_keys.router,
+        magic_links.router,
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

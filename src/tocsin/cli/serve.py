@@ -26,6 +26,7 @@ from tocsin.db import migrate
 from tocsin.db.session import Database
 from tocsin.engine.loop import Engine
 from tocsin.metrics import Metrics
+from tocsin.notify import notifier as notify
 from tocsin.security import secret_key
 
 log = structlog.get_logger(__name__)
@@ -66,7 +67,8 @@ async def _work(settings: Settings, url: str) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     try:
-        await Engine(database, clock, Metrics()).run(stopping)
+        notifier = notify.build(settings, database, clock)
+        await Engine(database, clock, Metrics(), notifier=notifier).run(stopping)
     finally:
         await database.dispose()
 
@@ -86,8 +88,9 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             metrics=metrics,
         )
         if with_engine:
+            notifier = notify.build(settings, database, clock)
             engine_task = asyncio.create_task(
-                Engine(database, clock, metrics).run(stopping), name="engine"
+                Engine(database, clock, metrics, notifier=notifier).run(stopping), name="engine"
             )
         config = uvicorn.Config(
             app,

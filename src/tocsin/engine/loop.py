@@ -27,11 +27,14 @@ from tocsin.actions.escalations import WAKE_CHANNEL
 from tocsin.clock import Clock
 from tocsin.db.session import Database
 from tocsin.engine.auto_resolve import AutoResolveModule
+from tocsin.engine.deliveries import DeliveryModule
+from tocsin.engine.dispatch import DispatchModule
 from tocsin.engine.escalations import EscalationModule
 from tocsin.engine.heartbeats import HeartbeatModule
 from tocsin.engine.modules import Module, TickReport
 from tocsin.engine.reopens import ReopenModule
 from tocsin.metrics import Metrics
+from tocsin.notify.notifier import Notifier
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +42,19 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 SLOW_TICK = timedelta(seconds=5)
 
 
-def default_modules(metrics: Metrics) -> list[Module]:
+def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[Module]:
     # Order matters within one tick: reopened incidents escalate in the same tick, and a
-    # missed heartbeat's new incident is paged by the escalation module right after.
-    return [ReopenModule(), HeartbeatModule(), AutoResolveModule(), EscalationModule(metrics)]
+    # missed heartbeat's new incident is paged by the escalation module right after; the
+    # pages it writes are dispatched, and their deliveries sent, in the same tick.
+    modules: list[Module] = [
+        ReopenModule(),
+        HeartbeatModule(),
+        AutoResolveModule(),
+        EscalationModule(metrics),
+    ]
+    if notifier is not None:
+        modules += [DispatchModule(notifier, metrics), DeliveryModule(notifier, metrics)]
+    return modules
 
 
 class Engine:
@@ -56,11 +68,14 @@ class Engine:
         batch_size: int = 200,
         poll_interval: timedelta = timedelta(seconds=5),
         module_timeout: timedelta = timedelta(seconds=30),
+        notifier: Notifier | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
         self.metrics = metrics
-        self.modules = list(modules) if modules is not None else default_modules(metrics)
+        # Without a notifier the engine escalates but sends nothing (tests of escalation
+        # alone); ``tocsin serve`` and ``tocsin worker`` always pass one.
+        self.modules = list(modules) if modules is not None else default_modules(metrics, notifier)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.module_timeout = module_timeout

@@ -3,6 +3,8 @@
 from tocsin.db.models import (
     api_keys,
     audit,
+    contact_methods,
+    deliveries,
     escalation_policies,
     incidents,
     integrations,
@@ -16,6 +18,8 @@ from tocsin.db.models import (
 __all__ = [
     "api_keys",
     "audit",
+    "contact_methods",
+    "deliveries",
     "escalation_policies",
     "incidents",
     "integrations",

@@ -156,5 +156,14 @@ class Page(Base):
     step_token: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(500))
     created_at: Mapped[datetime]
+    # Set when the notification dispatcher has turned the page into deliveries (the
+    # dispatch queue is the pages where this is null), and when every channel failed.
+    dispatched_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
 
-    __table_args__ = (sa.UniqueConstraint("incident_id", "step_token", "user_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "step_token", "user_id"),
+        sa.Index(
+            "ix_page_undispatched", "created_at", postgresql_where=sa.text("dispatched_at IS NULL")
+        ),
+    )

@@ -1,0 +1,122 @@
+"""The delivery state machine and the retry schedule.
+
+    queued ──claim──▶ sending ──provider accepted──▶ sent ──provider confirmed──▶ delivered
+      ▲  │               │  │                         │
+      │  │               │  └─transient error, retries left─▶ queued (next_attempt_at later)
+      │  │               ├──permanent error or last retry──▶ failed
+      │  │               └──timeout, or lease expired (worker died)──▶ unknown
+      │  │                                                            │
+      │  ├──incident acknowledged or resolved──▶ cancelled            │
+      │  ├──service in maintenance──▶ held ──window ends──▶ queued    │
+      │  └──rate limit or bundle──▶ bundled (sent inside a digest)    │
+      └────────────── the channel allows a re-send after unknown ─────┘
+
+A sent message can still be reported failed by a provider callback (a bounce, an
+undelivered SMS): ``sent ──callback──▶ failed``, and the next tier is released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    HELD = "held"
+    UNKNOWN = "unknown"
+    BUNDLED = "bundled"
+
+
+class Purpose(StrEnum):
+    """Why a delivery exists: a page, a digest of pages, a status change of an incident the
+    person was paged for, the start of their on-call shift, or verifying a contact method."""
+
+    PAGE = "page"
+    DIGEST = "digest"
+    STATUS = "status"
+    SHIFT = "shift"
+    VERIFICATION = "verification"
+
+
+# Work still to do: acknowledging or resolving cancels these.
+PENDING = frozenset(
+    {DeliveryStatus.QUEUED, DeliveryStatus.HELD, DeliveryStatus.UNKNOWN, DeliveryStatus.BUNDLED}
+)
+SUCCEEDED = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
+FINAL = frozenset({*SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED})
+
+# The waits before each retry of a transient failure: the first attempt and five retries,
+# about ten and a half minutes in all (the original decided "30 s, 1 m, 2 m, 4 m, 3 m").
+RETRY_WAITS = (
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=4),
+    timedelta(minutes=3),
+)
+MAX_ATTEMPTS = len(RETRY_WAITS) + 1
+
+
+def retry_wait(attempts: int) -> timedelta | None:
+    """The wait after the ``attempts``-th failed attempt, or None when none is left."""
+    if attempts < 1 or attempts > len(RETRY_WAITS):
+        return None
+    return RETRY_WAITS[attempts - 1]
+
+
+class ErrorCode(StrEnum):
+    """Typed reasons a delivery failed, stored on the row and shown in the API."""
+
+    INVALID_ADDRESS = "invalid_address"
+    REJECTED = "rejected"
+    UNVERIFIED = "unverified"
+    NOT_DELIVERABLE = "not_deliverable"
+    REVOKED = "revoked"
+    PROVIDER_ERROR = "provider_error"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    TIMEOUT = "timeout"
+    LEASE_EXPIRED = "lease_expired"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+
+
+# What a provider call returns. A provider maps its library's exceptions to one of these
+# where it calls the library.
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The vendor accepted the message (``delivered`` when accepting it is delivery, as
+    for the local outbox)."""
+
+    provider_message_id: str
+    delivered: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """``permanent`` when retrying cannot help (an invalid address, a revoked token)."""
+
+    code: ErrorCode
+    detail: str
+    permanent: bool
+    # Whether the failure says something about the provider (it counts against its
+    # circuit breaker) rather than about this one message (an invalid address).
+    provider_fault: bool = True
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The call timed out or the connection dropped after the message may have been
+    accepted."""
+
+    reason: str
+
+
+Outcome = Sent | Failed | Unknown

@@ -1,0 +1,1 @@
+"""One module per channel kind, each implementing ``channels.base.Channel``."""

@@ -1,0 +1,110 @@
+"""The notification setup of one process, built from ``Settings`` at the edge.
+
+Which channels exist and which providers carry them: email always (SMTP when
+``TOCSIN_SMTP_HOST`` is set, else the local outbox). A kind with no channel here (Slack,
+Teams, push, SMS, voice until their providers are configured) is not deliverable: the
+rules engine reports it as reaching nobody instead of pretending to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from tocsin.actions import delivery_tiers, notices
+from tocsin.actions.deliveries import SendPolicy
+from tocsin.actions.dispatch import DispatchPolicy
+from tocsin.clock import Clock
+from tocsin.config import Settings
+from tocsin.db.session import Database
+from tocsin.domain.channels import ChannelKind
+from tocsin.notify.channels.base import Channel
+from tocsin.notify.channels.email import EmailChannel, EmailProvider
+from tocsin.notify.providers.outbox import OutboxProvider
+from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider
+
+# A send's lease: longer than any provider timeout, so a live worker is never "recovered".
+LEASE_MARGIN = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Notifier:
+    channels: Mapping[ChannelKind, Channel]
+    dispatch: DispatchPolicy
+    send: SendPolicy
+    timeout: float
+    concurrency: int
+
+    @property
+    def resendable(self) -> frozenset[ChannelKind]:
+        return frozenset(k for k, c in self.channels.items() if c.resend_after_unknown)
+
+
+def deliverable(channels: Mapping[ChannelKind, Channel]) -> frozenset[ChannelKind]:
+    return frozenset(kind for kind, channel in channels.items() if channel.providers)
+
+
+def email_providers(settings: Settings, database: Database, clock: Clock) -> list[EmailProvider]:
+    if not settings.smtp_host:
+        return [OutboxProvider(database, clock)]
+    port = settings.smtp_port or (465 if settings.smtp_security == "tls" else 587)
+    return [
+        SmtpProvider(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=port,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=(
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
+                ),
+            )
+        )
+    ]
+
+
+def build(
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    *,
+    channels: Mapping[ChannelKind, Channel] | None = None,
+) -> Notifier:
+    """The notifier of ``settings``; tests pass ``channels`` to use fake providers."""
+    if channels is None:
+        channels = {
+            ChannelKind.EMAIL: EmailChannel(
+                email_providers(settings, database, clock), sender=settings.mail_from
+            )
+        }
+    kinds = deliverable(channels)
+    timeout = settings.smtp_timeout_seconds
+    ops = delivery_tiers.OpsPolicy(settings.operations_service)
+    return Notifier(
+        channels=channels,
+        dispatch=DispatchPolicy(
+            deliverable=kinds,
+            bundle_threshold=settings.notify_bundle_threshold,
+            bundle_window=timedelta(minutes=settings.notify_bundle_window_minutes),
+            digest_delay=timedelta(seconds=settings.notify_digest_seconds),
+            thread_domain=urlsplit(settings.base_url).hostname or "tocsin",
+        ),
+        send=SendPolicy(
+            deliverable=kinds,
+            links=notices.LinkPolicy(
+                base_url=settings.base_url, min_ttl=timedelta(minutes=settings.magic_link_minutes)
+            ),
+            lease=timedelta(seconds=timeout) + LEASE_MARGIN,
+            ops=ops,
+        ),
+        timeout=timeout,
+        concurrency=settings.notify_concurrency,
+    )
+
+
+def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:
+    """The kinds ``build(settings, …)`` can deliver, known without building it: email
+    always (SMTP or the local outbox)."""
+    return frozenset({ChannelKind.EMAIL})

@@ -1,0 +1,1 @@
+"""One module per vendor, each implementing the provider protocol of its channel."""

@@ -1,0 +1,32 @@
+"""The local outbox: where mail goes when no SMTP server is configured.
+
+A real delivery target, not a stand-in: each message is stored whole (headers, text and
+HTML) in ``outbox_message`` and shown to platform admins on the Outbox page, so a newcomer
+running tocsin with no mail set up sees exactly what would have been sent. Storing it *is*
+delivering it, so the outcome is delivered at once.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from tocsin.actions import outbox
+from tocsin.clock import Clock
+from tocsin.db.session import Database
+from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent
+
+
+class OutboxProvider:
+    name = "outbox"
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
+
+    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome:
+        try:
+            async with self.database.transaction() as session:
+                stored = await outbox.store(session, message, now=self.clock.now())
+        except OSError as error:
+            return Failed(ErrorCode.PROVIDER_UNAVAILABLE, f"outbox: {error}", permanent=False)
+        return Sent(provider_message_id=f"outbox:{stored}", delivered=True)

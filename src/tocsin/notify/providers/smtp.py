@@ -1,0 +1,86 @@
+"""SMTP through aiosmtplib (a maintained asyncio client: STARTTLS, implicit TLS, AUTH).
+
+Replies map to outcomes by their class (RFC 5321 §4.2.1): a 5yz reply to a recipient or to
+the data is permanent for this message (an unknown mailbox, a rejected message) and says
+nothing against the server; a 4yz reply is transient. Failing to connect, to start TLS or
+to log in is the server's fault: transient, and counted against its circuit breaker. A
+timeout or a dropped connection is ``Unknown``: the server may have accepted the data.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+
+from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
+
+Security = Literal["starttls", "tls", "none"]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: Security
+    username: str | None = None
+    password: str | None = None
+    tls_context: ssl.SSLContext | None = None
+
+
+class SmtpProvider:
+    def __init__(self, config: SmtpConfig, *, name: str = "smtp") -> None:
+        self.config = config
+        self.name = name
+
+    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome:
+        config = self.config
+        try:
+            errors, _ = await aiosmtplib.send(
+                message,
+                hostname=config.host,
+                port=config.port,
+                username=config.username,
+                password=config.password,
+                use_tls=config.security == "tls",
+                start_tls=config.security == "starttls",
+                tls_context=config.tls_context,
+                timeout=time_limit,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            return _refused(refused.recipients)
+        except aiosmtplib.SMTPTimeoutError as error:
+            return Unknown(f"SMTP timed out: {error}")
+        except aiosmtplib.SMTPServerDisconnected as error:
+            return Unknown(f"SMTP server disconnected: {error}")
+        except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused) as error:
+            # Our login or our sender address refused: the server's setup, not the page.
+            return Failed(
+                ErrorCode.PROVIDER_UNAVAILABLE,
+                f"SMTP {error.code}: {error.message}",
+                permanent=False,
+            )
+        except aiosmtplib.SMTPResponseException as error:
+            return _reply(error.code, error.message)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            return Failed(ErrorCode.PROVIDER_UNAVAILABLE, f"SMTP: {error}", permanent=False)
+        if errors:
+            address, response = next(iter(errors.items()))
+            return _reply(response.code, f"{address}: {response.message}", recipient=True)
+        return Sent(provider_message_id=str(message["Message-ID"]))
+
+
+def _refused(recipients: list[aiosmtplib.SMTPRecipientRefused]) -> Failed:
+    first = recipients[0]
+    return _reply(first.code, f"{first.recipient}: {first.message}", recipient=True)
+
+
+def _reply(code: int, text: str, *, recipient: bool = False) -> Failed:
+    detail = f"SMTP {code}: {text}"[:1000]
+    if 500 <= code < 600:
+        reason = ErrorCode.INVALID_ADDRESS if recipient else ErrorCode.REJECTED
+        return Failed(reason, detail, permanent=True, provider_fault=False)
+    return Failed(ErrorCode.PROVIDER_ERROR, detail, permanent=False, provider_fault=not recipient)

@@ -1,0 +1,50 @@
+"""Words every channel uses the same way: priority labels, colours, the escalation prefix,
+and times in the recipient's zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Severity → the PagerDuty-style priority label and colour of the original (§4.4).
+PRIORITY = {
+    "critical": ("CRITICAL", "#ff0000"),
+    "error": ("HIGH", "#ff6600"),
+    "warning": ("MEDIUM", "#ffcc00"),
+    "info": ("INFO", "#0066cc"),
+}
+_SEVERITY_ORDER = ("critical", "error", "warning", "info")
+
+
+def priority(severity: str) -> str:
+    return PRIORITY.get(severity, (severity.upper(), "#0066cc"))[0]
+
+
+def colour(severity: str) -> str:
+    return PRIORITY.get(severity, ("", "#0066cc"))[1]
+
+
+def highest(severities: Sequence[str]) -> str:
+    known = [s for s in _SEVERITY_ORDER if s in severities]
+    return known[0] if known else (severities[0] if severities else "info")
+
+
+def escalation_prefix(level: int) -> str:
+    """A first page is not an escalation: the prefix is only for level 2 and later."""
+    return f"[ESCALATION - Level {level}] " if level >= 2 else ""
+
+
+def local_time(instant: datetime, zone: str) -> str:
+    """``Mon 5 Jan 2026 10:00 CET`` in the recipient's zone (UTC if it is unknown)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = instant.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
+
+
+def services_phrase(services: Sequence[str]) -> str:
+    unique = sorted(set(services))
+    return unique[0] if len(unique) == 1 else f"{len(unique)} services"

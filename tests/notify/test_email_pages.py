@@ -1,0 +1,57 @@
+"""Email pages end to end: alert → incident → page → mail → magic link → acknowledged."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.fakes.smtp import FakeSmtp
+from tests.notify.conftest import Deliveries, Oncall
+from tests.scenarios.conftest import World, send, trigger
+from tocsin.clock import FrozenClock
+from tocsin.engine.loop import Engine
+
+LINK = re.compile(r"https://tocsin\.test/magic/[A-Za-z0-9_-]+")
+
+
+async def test_a_page_is_mailed_and_the_link_acknowledges_as_the_recipient(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    smtp: FakeSmtp,
+    world: World,
+    deliveries: Deliveries,
+    clock: FrozenClock,
+) -> None:
+    accepted = await send(client, oncall.key, trigger("db-1/disk", description="<b>disk</b> 99%"))
+    assert accepted.status_code == 202, accepted.text
+    await engine.tick()
+    mail = smtp.expect(to="alice@example.com", subject="[CRITICAL] payments-api: Disk full on db-1")
+    assert not mail.subject.startswith("[ESCALATION")
+    assert "&lt;b&gt;disk&lt;/b&gt;" in mail.html
+    assert "CET" in mail.text  # the recipient's time zone
+    acknowledge, _resolve = LINK.findall(mail.text)[:2]
+    path = acknowledge.removeprefix("https://tocsin.test")
+
+    shown = await client.get(path)
+    assert shown.status_code == 200
+    assert "Acknowledge" in shown.text
+    assert shown.headers["referrer-policy"] == "no-referrer"
+    assert (await world.incident()).status.value == "triggered"
+
+    done = await client.post(path)
+    assert done.status_code == 200, done.text
+    incident = await world.incident()
+    assert incident.status.value == "acknowledged"
+    assert incident.acknowledged_by == "alice@example.com"
+    assert ("incident.acknowledged", {"via": "email"}) in await world.timeline(incident)
+
+    again = await client.post(path)
+    assert "already used" in again.text
+    assert "alice@example.com" in again.text
+
+    # Nothing more is sent: not the SMS tier, not level 2, not a retry.
+    clock.advance(minutes=30)
+    await engine.tick()
+    assert await deliveries.statuses() == [("page", "email", "sent")]
