@@ -113,3 +113,11 @@ async def oncall(seed: Seed) -> Oncall:
     service = await seed.service(team, policy, name="payments-api")
     _, key = await seed.integration(service)
     return Oncall(alice, bob, key, seed)
+
+
+@pytest.fixture
+def notifier_outbox_engine(
+    app: FastAPI, settings: Settings, database: Database, clock: FrozenClock
+) -> Engine:
+    """An engine whose mail goes to the local outbox (no SMTP configured)."""
+    return sending_engine(app, database, clock, notify.build(settings, database, clock))

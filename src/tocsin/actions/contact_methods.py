@@ -158,7 +158,10 @@ async def resend_verification(
 
 async def verify_code(
     session: AsyncSession, *, actor: Actor, method_id: uuid.UUID, code: str, now: datetime
-) -> ContactMethod:
+) -> ContactMethod | str:
+    """The verified method, or why the code was refused. A refusal is returned, not
+    raised, so that the caller commits the counted try: raising would roll it back and
+    make the five-try limit a fiction."""
     method = await _method(session, actor, method_id)
     if method.verified_at is not None:
         return method
@@ -168,13 +171,13 @@ async def verify_code(
         .with_for_update()
     )
     if pending is None or pending.expires_at <= now:
-        raise InvalidInput("code", "the code has expired: ask for a new one")
+        return "the code has expired: ask for a new one"
     if pending.attempts >= MAX_TRIES:
-        raise InvalidInput("code", "too many wrong codes: ask for a new one")
+        return "too many wrong codes: ask for a new one"
     if not secrets.compare_digest(pending.secret_hash, _code_hash(method.id, code.strip())):
         pending.attempts += 1
         await session.flush()
-        raise InvalidInput("code", f"wrong code ({MAX_TRIES - pending.attempts} tries left)")
+        return f"wrong code ({MAX_TRIES - pending.attempts} tries left)"
     return await _verified(session, actor, method, pending, now)
 
 

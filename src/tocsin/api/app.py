@@ -47,7 +47,17 @@ from tocsin.metrics import HttpMetricsMiddleware, Metrics
 from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
 from tocsin.web.pages import STATIC_DIR, LoginRequired
-from tocsin.web.routes import admin_api_keys, admin_users, auth, home, magic_links, profile
+from tocsin.web.routes import (
+    admin_api_keys,
+    admin_users,
+    auth,
+    home,
+    magic_links,
+    notification_settings,
+    outbox,
+    profile,
+    verify,
+)
 from tocsin.web.routes import teams as team_pages
 
 DESCRIPTION = """\
@@ -117,6 +127,9 @@ def create_app(
         admin_users.router,
         admin_api_keys.router,
         magic_links.router,
+        notification_settings.router,
+        outbox.router,
+        verify.router,
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

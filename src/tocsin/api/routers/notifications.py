@@ -8,10 +8,12 @@ import uuid
 from collections import defaultdict
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from tocsin.actions import contact_methods, notification_rules
 from tocsin.api.context import context_of
 from tocsin.api.deps import CurrentActor, DbSession, Now
+from tocsin.api.problems import problem_response
 from tocsin.api.routers.me import OwnUserId
 from tocsin.api.schemas import problems
 from tocsin.api.schemas.notifications import (
@@ -90,12 +92,15 @@ async def add_user_method(
 )
 async def verify_method(
     method_id: uuid.UUID, body: VerifyCode, session: DbSession, actor: CurrentActor, now: Now
-) -> ContactMethodRead:
+) -> ContactMethodRead | JSONResponse:
     """Enter the 6-digit code: valid 15 minutes, at most 5 tries."""
-    method = await contact_methods.verify_code(
+    verified = await contact_methods.verify_code(
         session, actor=actor, method_id=method_id, code=body.code, now=now
     )
-    return ContactMethodRead.model_validate(method)
+    if isinstance(verified, str):
+        # Returned rather than raised: the counted try must commit.
+        return problem_response("invalid-input", status=422, detail=verified, field="code")
+    return ContactMethodRead.model_validate(verified)
 
 
 @router.post(
