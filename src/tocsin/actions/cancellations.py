@@ -38,6 +38,7 @@ async def cancel_pending(session: AsyncSession, *, incident: Incident, now: date
         sa.update(Page)
         .where(Page.incident_id == incident.id, Page.dispatched_at.is_(None))
         .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
     )
     cancelled = (
         await session.scalars(

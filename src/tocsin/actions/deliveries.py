@@ -85,18 +85,14 @@ async def prepare(
         if delivery.purpose is Purpose.PAGE:
             incident = await session.get(Incident, delivery.incident_id)
             if incident is None or incident.status is not IncidentStatus.TRIGGERED:
-                await _set(
-                    session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now
-                )
+                _set(session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now)
                 return result
             until = await maintenance_until(incident.service_id)
             if until is not None:
-                await _set(
-                    session, delivery, now, status=DeliveryStatus.HELD, next_attempt_at=until
-                )
+                _set(session, delivery, now, status=DeliveryStatus.HELD, next_attempt_at=until)
                 return result
         elif not await notices.bundled_incidents(session, delivery.id):
-            await _set(session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now)
+            _set(session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now)
             return result
     method = (
         await session.get(ContactMethod, delivery.contact_method_id)
@@ -120,7 +116,7 @@ async def prepare(
                 due=limited_until,
                 now=now,
             )
-            await _set(
+            _set(
                 session,
                 delivery,
                 now,
@@ -129,10 +125,10 @@ async def prepare(
                 digest_id=digest_id,
             )
         else:
-            await _set(session, delivery, now, next_attempt_at=limited_until)
+            _set(session, delivery, now, next_attempt_at=limited_until)
         return result
     attempt = delivery.attempts + 1
-    await _set(
+    _set(
         session,
         delivery,
         now,
@@ -174,7 +170,7 @@ async def finish(
     values: dict[str, object] = {"lease_until": None, "provider": provider}
     if isinstance(outcome, Sent):
         status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.SENT
-        await _set(
+        _set(
             session,
             delivery,
             now,
@@ -193,12 +189,12 @@ async def finish(
     if isinstance(outcome, Unknown):
         values |= {"error_code": ErrorCode.TIMEOUT.value, "error_detail": outcome.reason[:1000]}
         if not resend_after_unknown:
-            await _set(session, delivery, now, **values, status=DeliveryStatus.UNKNOWN)
+            _set(session, delivery, now, **values, status=DeliveryStatus.UNKNOWN)
             await _note(session, delivery, "notification.unknown", now, {"reason": outcome.reason})
             return []
         if not last_try:
             wait = rules.retry_wait(delivery.attempts) or timedelta(0)
-            await _set(
+            _set(
                 session,
                 delivery,
                 now,
@@ -216,7 +212,7 @@ async def finish(
         return await _fail(session, delivery, code, outcome.detail, now, **values)
     retry_in = rules.retry_wait(delivery.attempts)
     assert retry_in is not None
-    await _set(
+    _set(
         session,
         delivery,
         now,
@@ -311,7 +307,7 @@ async def _fail(
         "error_code": code.value,
         "error_detail": detail[:1000],
     }
-    await _set(session, delivery, now, **values)
+    _set(session, delivery, now, **values)
     pages = await _members(session, delivery, status=DeliveryStatus.FAILED, failed_at=now)
     await _note(
         session, delivery, "notification.failed", now, {"error": code.value, "detail": detail[:300]}
@@ -333,11 +329,11 @@ async def _members(session: AsyncSession, delivery: Delivery, **values: object) 
     return [page for page in pages.all() if page is not None]
 
 
-async def _set(session: AsyncSession, delivery: Delivery, now: datetime, **values: object) -> None:
+def _set(session: AsyncSession, delivery: Delivery, now: datetime, **values: object) -> None:
+    # No flush here: the unit of work writes the row once, at the next query or commit.
     for key, value in values.items():
         setattr(delivery, key, value)
     delivery.updated_at = now
-    await session.flush()
 
 
 async def _note(

@@ -105,6 +105,7 @@ async def _release(session: AsyncSession, page_id: uuid.UUID, tier: Tier, now: d
             Delivery.next_attempt_at > now,
         )
         .values(next_attempt_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     waiting_in = sa.select(Delivery.digest_id).where(
         Delivery.page_id == page_id,
@@ -137,6 +138,7 @@ async def unreachable(
         sa.update(Page)
         .where(Page.id == page.id, Page.unreachable_at.is_(None))
         .values(unreachable_at=now)
+        .execution_options(synchronize_session=False)
     )
     if not marked.rowcount:  # type: ignore[attr-defined]
         return

@@ -60,6 +60,7 @@ async def dispatch_page(
         sa.update(Page)
         .where(Page.id == page.id, Page.dispatched_at.is_(None))
         .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
     )
     if not marked.rowcount:  # type: ignore[attr-defined]
         return False

@@ -49,6 +49,7 @@ async def record(session: AsyncSession, provider: str, *, ok: bool, now: datetim
                 probe_until=None,
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
         )
         return
     row = await _locked(session, provider, now)

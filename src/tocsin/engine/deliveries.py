@@ -103,6 +103,7 @@ class DeliveryModule:
                     sa.update(Delivery)
                     .where(Delivery.id == delivery.id, Delivery.status.in_(CLAIMABLE))
                     .values(next_attempt_at=now + RETRY_AFTER_FAILURE)
+                    .execution_options(synchronize_session=False)
                 )
 
             await apply_each(session, due, step, report, on_failure=later)

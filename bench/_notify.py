@@ -1,0 +1,142 @@
+"""What both notification benchmarks share: a fresh database, a seeded on-call setup, and
+an SMTP server (aiosmtpd, the one the tests use) that timestamps every mail it receives."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+
+from tocsin.actions import escalation_policies, integrations, services, teams, users
+from tocsin.actions.actors import system_actor
+from tocsin.actions.integration_settings import Destination
+from tocsin.clock import SystemClock
+from tocsin.db import migrate
+from tocsin.db.models.integrations import IntegrationKind
+from tocsin.db.session import Database
+from tocsin.domain.access import TeamRole
+from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
+from tocsin.security.encryption import Cipher
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET = b"bench-secret-key-not-for-production"
+
+
+@contextmanager
+def fresh_database(server: str = SERVER) -> Iterator[str]:
+    name = f"tocsin_bench_notify_{secrets.token_hex(4)}"
+    admin = server.rsplit("/", 1)[0]
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"{admin}/{name}"
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Inbox:
+    """Arrival time (time.monotonic) of every mail, by subject."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+
+    def record(self, line: str) -> None:
+        stamp, _, subject = line.rstrip("\n").partition(" ")
+        with self.lock:
+            self.arrivals.setdefault(subject, float(stamp))
+            self.count += 1
+
+
+@contextmanager
+def smtp_server(port: int) -> Iterator[Inbox]:
+    """The SMTP sink in a process of its own, its output read by a thread."""
+    inbox = Inbox()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench._smtp_sink", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    assert sink.stdout.readline().strip() == "ready"
+    stream = sink.stdout
+
+    def read() -> None:
+        for line in stream:
+            inbox.record(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        yield inbox
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+
+
+async def seed(url: str, *, responders: int) -> str:
+    """A team of ``responders`` all paged at level 1 of one service; its integration key."""
+    database = Database(url)
+    actor = system_actor("bench")
+    now = SystemClock().now()
+    try:
+        async with database.transaction() as session:
+            team = await teams.create_team(session, actor=actor, name="Payments", now=now)
+            for number in range(responders):
+                user = await users.create_user(
+                    session,
+                    actor=actor,
+                    email=f"oncall{number}@example.com",
+                    name=f"On-call {number}",
+                    now=now,
+                )
+                await teams.add_member(
+                    session,
+                    actor=actor,
+                    team_id=team.id,
+                    user_id=user.id,
+                    role=TeamRole.RESPONDER,
+                    now=now,
+                )
+            policy = await escalation_policies.create_policy(
+                session,
+                actor=actor,
+                team_id=team.id,
+                name="Everyone",
+                levels=[LevelSnapshot(30, (Target(TargetKind.TEAM, team.id),))],
+                now=now,
+            )
+            service = await services.create_service(
+                session,
+                actor=actor,
+                team_id=team.id,
+                name="payments-api",
+                escalation_policy_id=policy.policy.id,
+                now=now,
+            )
+            saved = await integrations.create_integration(
+                session,
+                actor=actor,
+                cipher=Cipher(SECRET),
+                name="bench",
+                kind=IntegrationKind.GENERIC,
+                destination=Destination(service_id=service.id),
+                now=now,
+            )
+        assert saved.key is not None
+        return saved.key
+    finally:
+        await database.dispose()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
