@@ -52,6 +52,12 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        self.server.rcpt_seen.set()
+        if self.server.hang_seconds:
+            # A server that stops answering mid-transaction: the client is stuck here.
+            seconds, self.server.hang_seconds = self.server.hang_seconds, 0.0
+            await asyncio.sleep(seconds)
+            return "421 4.4.2 timed out"
         scripted = self.server.script_for(address)
         if scripted is not None:
             return scripted
@@ -76,6 +82,9 @@ class FakeSmtp:
         self.inbox: list[Received] = []
         self.received_at: list[float] = []
         self._scripts: dict[str, deque[str]] = {}
+        self.rcpt_seen = threading.Event()
+        # The next RCPT TO hangs this long (a server that stopped answering).
+        self.hang_seconds = 0.0
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]

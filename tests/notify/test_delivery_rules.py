@@ -10,6 +10,8 @@ from tests.builders import Seed
 from tests.fakes.providers import ScriptedEmail, permanent, transient
 from tests.notify.conftest import Deliveries, Oncall, sending_engine
 from tests.scenarios.conftest import World, send, trigger
+from tocsin.actions import deliveries as delivery_actions
+from tocsin.actions import delivery_tiers
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -159,3 +161,43 @@ async def test_a_failing_provider_fails_over_to_the_next_and_opens_its_circuit(
     await send(client, key, trigger("probe"))
     await engine.tick()
     assert len(primary.calls) == (failures + 2 if failures < 3 else failures + 1)
+
+
+async def test_a_late_failure_report_fails_a_sent_delivery_and_is_acted_on(
+    app: FastAPI,
+    settings: Settings,
+    database: Database,
+    clock: FrozenClock,
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    deliveries: Deliveries,
+    world: World,
+) -> None:
+    provider = ScriptedEmail("scripted")
+    engine = engine_with(app, settings, database, clock, provider)
+    await send(client, oncall.key, trigger("x"))
+    await engine.tick()
+    (sent,) = await deliveries.all()
+    assert sent.status.value == "sent"
+    assert sent.provider_message_id is not None
+    async with database.transaction() as session:
+        pages = await delivery_actions.apply_status(
+            session,
+            provider="scripted",
+            provider_message_id=sent.provider_message_id,
+            delivered=False,
+            error="bounced: mailbox full",
+            now=clock.now(),
+        )
+        await delivery_tiers.after_final(
+            session,
+            pages,
+            ops=delivery_tiers.OpsPolicy(None),
+            now=clock.now(),
+            outcomes=delivery_tiers.Outcomes(),
+        )
+    (failed,) = await deliveries.all()
+    assert failed.status.value == "failed"
+    assert failed.error_detail == "bounced: mailbox full"
+    actions = [action for action, _ in await world.timeline(await world.incident())]
+    assert actions[-2:] == ["notification.failed", "notification.unreachable"]

@@ -322,7 +322,7 @@ async def _members(session: AsyncSession, delivery: Delivery, **values: object) 
     pages = await session.scalars(
         sa.update(Delivery)
         .where(Delivery.digest_id == delivery.id, Delivery.status == DeliveryStatus.BUNDLED)
-        .values(**values, updated_at=values.get("sent_at") or values.get("failed_at"))
+        .values(**values, updated_at=next(v for k, v in values.items() if k.endswith("_at")))
         .returning(Delivery.page_id)
         .execution_options(synchronize_session=False)
     )
@@ -384,3 +384,37 @@ async def _note(
                 **details,
             },
         )
+
+
+async def apply_status(
+    session: AsyncSession,
+    *,
+    provider: str,
+    provider_message_id: str,
+    delivered: bool,
+    error: str | None,
+    now: datetime,
+) -> list[uuid.UUID]:
+    """A provider's later word on a message it accepted (a status callback): ``sent``
+    becomes ``delivered``, or ``failed`` (a bounce, an undelivered SMS). Returns the pages
+    whose deliveries became final failures, for ``delivery_tiers.after_final``: a late
+    failure releases the next tier like any other."""
+    delivery = await session.scalar(
+        sa.select(Delivery)
+        .where(
+            Delivery.provider == provider,
+            Delivery.provider_message_id == provider_message_id,
+            Delivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
+        )
+        .with_for_update()
+    )
+    if delivery is None:
+        return []
+    if delivered:
+        if delivery.status is DeliveryStatus.SENT:
+            _set(session, delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now)
+            await _members(session, delivery, status=DeliveryStatus.DELIVERED, delivered_at=now)
+        return []
+    return await _fail(
+        session, delivery, ErrorCode.REJECTED, error or f"{provider} reported a failure", now
+    )
