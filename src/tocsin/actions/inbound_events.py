@@ -28,7 +28,20 @@ LAST_EVENT_RESOLUTION_SECONDS = 60
 async def applied_response(
     session: AsyncSession, *, integration_id: uuid.UUID, idempotency_key: str
 ) -> dict[str, Any] | None:
-    """The response given when this key was applied, or ``None`` if it never was."""
+    """The response given when this key was applied, or ``None`` if it never was.
+
+    Retries of one event can arrive together (a sender that timed out while the first
+    attempt was still running). The key is locked until this transaction ends, so a
+    second attempt waits here for the first to commit, then reads its answer instead of
+    applying the event again and failing on the unique key with a 500.
+    """
+    await session.execute(
+        sa.select(
+            sa.func.pg_advisory_xact_lock(
+                sa.func.hashtextextended(f"idempotency:{integration_id}:{idempotency_key}", 0)
+            )
+        )
+    )
     response: dict[str, Any] | None = await session.scalar(
         sa.select(InboundEvent.response).where(
             InboundEvent.integration_id == integration_id,

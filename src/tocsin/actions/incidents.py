@@ -418,7 +418,8 @@ async def _lost(
         + (f" by {who}" if who else "")
         + (f" at {when.isoformat()}" if when else "")
         + f" (this action needs it {expected})",
-        status=current.status.value,
+        # Not "status": that member of a problem+json body is the HTTP status code.
+        incident_status=current.status.value,
         by=who,
         at=when.isoformat() if when else None,
     )

@@ -216,6 +216,11 @@ def status_of(error: errors.TocsinError) -> int:
     return 400
 
 
+# Names an error's extensions may not take: the problem's members and this module's
+# parameters.
+_RESERVED = frozenset({"type", "title", "status", "detail", "headers", "slug"})
+
+
 def error_response(error: errors.TocsinError) -> JSONResponse:
     headers = None
     retry_after = getattr(error, "retry_after", None)
@@ -223,12 +228,17 @@ def error_response(error: errors.TocsinError) -> JSONResponse:
         headers = {"Retry-After": str(retry_after)}
     if isinstance(error, errors.NotAuthenticated):
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="tocsin"'}
+    # An extension named like a member of the problem (or a parameter here) would make
+    # this call raise and turn the error into a 500; the problem's own members win.
+    extensions = {
+        name: value for name, value in error.extensions.items() if name not in _RESERVED
+    }
     return problem_response(
         error.code,
         status=status_of(error),
         detail=error.detail,
         headers=headers,
-        **error.extensions,
+        **extensions,
     )
 
 

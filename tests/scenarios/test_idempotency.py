@@ -1,0 +1,118 @@
+"""Idempotency keys: an event that was applied, sent again, is answered as the first time
+and changes nothing; an event that was refused leaves no key behind."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.builders import Seed
+from tests.scenarios.conftest import send, trigger
+from tests.scenarios.support import Records, crew, example
+from tocsin.clock import FrozenClock
+from tocsin.config import Settings
+from tocsin.db.session import Database
+from tocsin.engine.loop import Engine
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """Room for a sender's retries to arrive while the first attempt is still in flight."""
+    assert settings.database_url is not None
+    db = Database(settings.database_url, pool_size=10, max_overflow=10)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def world(database: Database) -> Records:
+    return Records(database)
+
+
+async def test_an_applied_event_sent_again_with_its_key_gets_the_same_answer_and_changes_nothing(
+    client: httpx.AsyncClient, seed: Seed, engine: Engine, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    first = await send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-1"})
+    await engine.tick()
+    clock.advance(minutes=1)
+    again = await send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-1"})
+    assert again.status_code == 202
+    assert again.json() == first.json()
+    assert again.json()["results"][0]["result"] == "created"
+    alert = await world.alert("db-1/disk")
+    assert alert.count == 1
+    assert alert.last_seen_at == alert.first_seen_at
+    incident = await world.incident()
+    assert "alert.deduplicated" not in await world.actions(incident)
+    await engine.tick()
+    assert await world.paged() == [team.alice.name]
+
+
+async def test_the_same_event_with_another_key_is_applied_as_a_repeat(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    await send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-1"})
+    again = await send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-2"})
+    assert again.json()["results"][0]["result"] == "deduplicated"
+    assert (await world.alert("db-1/disk")).count == 2
+
+
+async def test_a_refused_event_retried_with_the_same_key_and_a_valid_body_is_processed(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    refused = await client.post(
+        f"/ingest/{key}",
+        json={"dedup_key": "db-1/disk"},
+        headers={"Idempotency-Key": "evt-1"},
+    )
+    assert refused.status_code == 400
+    retried = await send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-1"})
+    assert retried.status_code == 202
+    assert retried.json()["results"][0]["result"] == "created"
+    assert len(await world.incidents()) == 1
+    outcomes = [(event.outcome.value, event.http_status) for event in await world.inbound_events()]
+    assert outcomes == [("rejected", 400), ("applied", 202)]
+
+
+async def test_a_pagerduty_event_sent_again_with_its_key_is_not_applied_twice(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="pagerduty_events_v2")
+    event = {**example("pagerduty_events_v2", "trigger_without_dedup_key"), "routing_key": key}
+    first = await client.post("/v2/enqueue", json=event, headers={"Idempotency-Key": "evt-1"})
+    again = await client.post("/v2/enqueue", json=event, headers={"Idempotency-Key": "evt-1"})
+    # Without the key, this trigger would get a second generated key and a second incident.
+    assert again.json() == first.json()
+    assert len(await world.incidents()) == 1
+
+
+async def test_retries_of_one_event_arriving_together_apply_it_once_and_all_get_its_answer(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    responses = await asyncio.gather(
+        *(
+            send(client, key, trigger("db-1/disk"), **{"Idempotency-Key": "evt-1"})
+            for _ in range(10)
+        )
+    )
+    assert [response.status_code for response in responses] == [202] * 10
+    first = responses[0].json()
+    assert all(response.json() == first for response in responses)
+    assert first["results"][0]["result"] == "created"
+    assert (await world.alert("db-1/disk")).count == 1
+    applied = [event for event in await world.inbound_events() if event.outcome.value == "applied"]
+    assert len(applied) == 1
