@@ -19,9 +19,7 @@ SUBJECT = re.compile(rb"^Subject: (.*)$", re.MULTILINE)
 
 
 class Sink:
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         arrived = time.monotonic()
         assert isinstance(envelope.content, bytes)
         found = SUBJECT.search(envelope.content)
