@@ -230,9 +230,7 @@ def error_response(error: errors.TocsinError) -> JSONResponse:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="tocsin"'}
     # An extension named like a member of the problem (or a parameter here) would make
     # this call raise and turn the error into a 500; the problem's own members win.
-    extensions = {
-        name: value for name, value in error.extensions.items() if name not in _RESERVED
-    }
+    extensions = {name: value for name, value in error.extensions.items() if name not in _RESERVED}
     return problem_response(
         error.code,
         status=status_of(error),
