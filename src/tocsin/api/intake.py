@@ -18,7 +18,7 @@ from tocsin.actions import inbound_events
 from tocsin.actions.integrations import integration_for_key
 from tocsin.api.context import context_of
 from tocsin.db.models.integrations import EventOutcome, Integration
-from tocsin.errors import NotFound, TocsinError
+from tocsin.errors import NotAuthenticated, NotFound, TocsinError
 
 log = structlog.get_logger(__name__)
 
@@ -26,11 +26,26 @@ IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
 
 
 async def find_integration(
-    session: AsyncSession, key: str, request: Request, now: datetime
+    session: AsyncSession,
+    key: str,
+    request: Request,
+    now: datetime,
+    *,
+    verifies_signatures: bool,
 ) -> Integration:
+    """The enabled integration ``key`` names, within its rate limit.
+
+    A route that cannot verify signatures (PagerDuty's and Opsgenie's APIs: those sources
+    never sign) refuses an integration that has a signing secret: otherwise its key alone,
+    posted to such a route, would bypass the signature the integration requires.
+    """
     integration = await integration_for_key(session, key.strip()) if key.strip() else None
     if integration is None:
         raise NotFound("integration", "for this key")
+    if integration.signing_secret_encrypted is not None and not verifies_signatures:
+        raise NotAuthenticated(
+            "this integration accepts signed requests only, at /ingest/{integration key}"
+        )
     context_of(request).intake_limiter.check(integration.id, now)
     return integration
 

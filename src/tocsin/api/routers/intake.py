@@ -39,7 +39,9 @@ async def ingest(
     integration_key: str, request: Request, session: DbSession, now: Now
 ) -> JSONResponse:
     """Send alerts in the integration's format; the answer says what became of each."""
-    integration = await find_integration(session, integration_key, request, now)
+    integration = await find_integration(
+        session, integration_key, request, now, verifies_signatures=True
+    )
     return await _ingest(integration, request, session, now)
 
 
@@ -52,7 +54,9 @@ async def ingest_with_header(
 ) -> JSONResponse:
     """As ``/ingest/{integration_key}``, with the key in a header (for tools that sign
     nothing but can send a static header, and for keeping keys out of access logs)."""
-    integration = await find_integration(session, x_tocsin_integration_key, request, now)
+    integration = await find_integration(
+        session, x_tocsin_integration_key, request, now, verifies_signatures=True
+    )
     return await _ingest(integration, request, session, now)
 
 
@@ -61,7 +65,9 @@ async def heartbeat_ping(
     integration_key: str, request: Request, session: DbSession, now: Now
 ) -> JSONResponse:
     """A heartbeat ping (monitors that can only fetch a URL). Other kinds refuse GET."""
-    integration = await find_integration(session, integration_key, request, now)
+    integration = await find_integration(
+        session, integration_key, request, now, verifies_signatures=True
+    )
     if integration.kind is not IntegrationKind.HEARTBEAT:
         raise MalformedPayload("method", "only heartbeat integrations accept GET; POST alerts")
     return await _ping(integration, request, session, now)

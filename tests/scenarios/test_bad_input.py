@@ -1,0 +1,290 @@
+"""Bad input and failures at the intake: every refusal is a 4xx a sender can act on, or a
+503 it retries; never a 500, and never a change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.builders import BASE_URL, SECRET, Seed
+from tests.conftest import IsolatedSettings
+from tests.scenarios.conftest import send, trigger
+from tests.scenarios.support import Records, crew, example
+from tocsin.actions import integrations
+from tocsin.actions.actors import system_actor
+from tocsin.api.app import create_app
+from tocsin.clock import FrozenClock
+from tocsin.config import Settings
+from tocsin.db.session import Database
+
+JSON = {"content-type": "application/json"}
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+
+
+@pytest.fixture
+def world(database: Database) -> Records:
+    return Records(database)
+
+
+# Oversize bodies
+
+
+def oversize(settings: Settings) -> bytes:
+    """A valid alert padded one byte past the intake limit."""
+    head = b'{"title": "Disk full", "dedup_key": "db-1/disk", "description": "'
+    tail = b'"}'
+    padding = settings.ingest_max_body_bytes + 1 - len(head) - len(tail)
+    return head + b"x" * padding + tail
+
+
+async def test_an_alert_body_over_512_kb_is_refused_with_413(
+    client: httpx.AsyncClient, seed: Seed, world: Records, settings: Settings
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    assert settings.ingest_max_body_bytes == 512 * 1024
+    response = await client.post(f"/ingest/{key}", content=oversize(settings), headers=JSON)
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
+    assert await world.alerts() == []
+
+
+async def test_a_chunked_body_that_grows_past_the_limit_is_refused_with_413(
+    client: httpx.AsyncClient, seed: Seed, world: Records, settings: Settings
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    body = oversize(settings)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit is enforced while the body streams in.
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    response = await client.post(f"/ingest/{key}", content=chunks(), headers=JSON)
+    assert response.status_code == 413
+    assert await world.alerts() == []
+
+
+async def test_a_body_of_exactly_the_limit_is_accepted(
+    client: httpx.AsyncClient, seed: Seed, world: Records, settings: Settings
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    body = oversize(settings)
+    body = body[:-3] + body[-2:]
+    response = await client.post(f"/ingest/{key}", content=body, headers=JSON)
+    assert response.status_code == 202, response.text
+    assert len(await world.alerts()) == 1
+
+
+async def test_a_pagerduty_event_over_the_limit_is_refused_with_413(
+    client: httpx.AsyncClient, seed: Seed, settings: Settings
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="pagerduty_events_v2")
+    body = {
+        **example("pagerduty_events_v2", "trigger"),
+        "routing_key": key,
+        "payload": {"summary": "x", "source": "y", "severity": "info", "custom_details": {}},
+    }
+    body["payload"]["custom_details"]["blob"] = "x" * settings.ingest_max_body_bytes
+    response = await client.post("/v2/enqueue", json=body)
+    assert response.status_code == 413
+
+
+# Unknown keys
+
+
+async def test_an_unknown_integration_key_is_404_problem_json(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    await seed.integration(team.service)
+    for response in (
+        await send(client, "tik_unknown", trigger("x")),
+        await client.post("/ingest", json=trigger("x"), headers={"X-Tocsin-Integration-Key": "x"}),
+        await client.get("/ingest/tik_unknown"),
+        await client.post(
+            "/v2/alerts", json={"message": "x"}, headers={"Authorization": "GenieKey x"}
+        ),
+    ):
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "/problems/not-found"
+    assert await world.inbound_events() == []
+
+
+async def test_a_malformed_body_is_400_naming_the_field_and_logged_as_rejected(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="alertmanager")
+    response = await client.post(
+        f"/ingest/{key}", json=example("alertmanager", "missing_fingerprint")
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/malformed-payload"
+    assert response.json()["field"] == "alerts[0].fingerprint"
+    [logged] = await world.inbound_events()
+    assert (logged.outcome.value, logged.http_status) == ("rejected", 400)
+    assert await world.incidents() == []
+
+
+async def test_a_body_that_is_not_json_is_400_not_500(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    for kind in ("generic", "alertmanager", "grafana", "datadog", "newrelic"):
+        _, key = await seed.integration(team.service, kind=kind)
+        for body in (b"{", b"\xff\xfe", b"", b"null", b"[]", b'"text"'):
+            response = await client.post(f"/ingest/{key}", content=body, headers=JSON)
+            assert response.status_code in (400, 202), (kind, body, response.text)
+    assert await world.incidents() == []
+
+
+# Rate limits
+
+
+def limited_app(settings: Settings, database: Database, clock: FrozenClock) -> httpx.AsyncClient:
+    """The app with a limit of 6 events a minute per integration: bursts of 10, then one
+    every 10 seconds."""
+    app = create_app(
+        settings=settings.model_copy(update={"ingest_rate_per_minute": 6}),
+        clock=clock,
+        database=database,
+        secret=SECRET,
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+async def test_an_integration_over_its_rate_limit_gets_429_with_retry_after(
+    seed: Seed, settings: Settings, database: Database, clock: FrozenClock, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    async with limited_app(settings, database, clock) as limited:
+        accepted = [await send(limited, key, trigger(f"k{n}")) for n in range(10)]
+        assert {response.status_code for response in accepted} == {202}
+        refused = await send(limited, key, trigger("k10"))
+        assert refused.status_code == 429
+        assert refused.json()["type"] == "/problems/rate-limited"
+        assert refused.headers["retry-after"] == "10"
+        assert len(await world.incidents()) == 10
+
+        clock.advance(seconds=10)
+        assert (await send(limited, key, trigger("k10"))).status_code == 202
+        assert (await send(limited, key, trigger("k11"))).status_code == 429
+
+
+async def test_the_rate_limit_is_per_integration(
+    seed: Seed, settings: Settings, database: Database, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, busy = await seed.integration(team.service)
+    _, quiet = await seed.integration(team.service)
+    async with limited_app(settings, database, clock) as limited:
+        for n in range(11):
+            await send(limited, busy, trigger(f"k{n}"))
+        assert (await send(limited, busy, trigger("again"))).status_code == 429
+        assert (await send(limited, quiet, trigger("k0"))).status_code == 202
+
+
+async def test_a_throttled_pagerduty_event_gets_pagerduty_429(
+    seed: Seed, settings: Settings, database: Database, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="pagerduty_events_v2")
+    event = {**example("pagerduty_events_v2", "trigger"), "routing_key": key}
+    async with limited_app(settings, database, clock) as limited:
+        for _ in range(10):
+            await limited.post("/v2/enqueue", json=event)
+        throttled = await limited.post("/v2/enqueue", json=event)
+    assert throttled.status_code == 429
+    assert throttled.json()["status"] == "throttle event"
+    assert throttled.headers["retry-after"] == "10"
+
+
+# The database is unreachable
+
+
+@pytest.fixture
+async def unreachable(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = IsolatedSettings(database_url=UNREACHABLE, data_dir=tmp_path, secret_key="k" * 32)
+    database = Database(UNREACHABLE, pool_size=1, max_overflow=0)
+    app = create_app(settings=settings, clock=FrozenClock(), database=database, secret=SECRET)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as client:
+        yield client
+    await database.dispose()
+
+
+async def test_with_the_database_unreachable_intake_answers_503_with_retry_after(
+    unreachable: httpx.AsyncClient,
+) -> None:
+    body = trigger("db-1/disk")
+    pagerduty = {**example("pagerduty_events_v2", "trigger"), "routing_key": "tik_x"}
+    for response in (
+        await unreachable.post("/ingest/tik_x", json=body),
+        await unreachable.post("/ingest", json=body, headers={"X-Tocsin-Integration-Key": "k"}),
+        await unreachable.get("/ingest/tik_x"),
+        await unreachable.post("/v2/enqueue", json=pagerduty),
+        await unreachable.post("/v2/change/enqueue", json=pagerduty),
+        await unreachable.post(
+            "/v2/alerts", json={"message": "x"}, headers={"Authorization": "GenieKey k"}
+        ),
+    ):
+        assert response.status_code == 503, (response.request.url, response.text)
+        assert int(response.headers["retry-after"]) > 0
+        assert response.json()["type"] == "/problems/service-unavailable"
+
+
+# Integrations that are signed or disabled
+
+
+async def test_a_signed_integration_takes_no_events_on_routes_that_cannot_verify_them(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, signing=True)
+    pagerduty = {**example("pagerduty_events_v2", "trigger"), "routing_key": key}
+    refused = [
+        await client.post("/v2/enqueue", json=pagerduty),
+        await client.post(
+            "/v2/change/enqueue",
+            json={**example("pagerduty_events_v2", "change_event"), "routing_key": key},
+        ),
+        await client.post(
+            "/v2/alerts",
+            json=example("opsgenie", "create"),
+            headers={"Authorization": f"GenieKey {key}"},
+        ),
+    ]
+    assert [response.status_code for response in refused] == [401, 401, 401], [
+        response.text for response in refused
+    ]
+    assert await world.incidents() == []
+    assert await world.change_events() == []
+
+
+async def test_a_disabled_integration_is_answered_as_an_unknown_key(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    integration, key = await seed.integration(team.service)
+    async with seed.database.transaction() as session:
+        await integrations.update_integration(
+            session,
+            actor=system_actor("test seed"),
+            cipher=seed.cipher,
+            integration_id=integration.id,
+            changes=integrations.IntegrationChanges(is_enabled=False),
+            now=seed.clock.now(),
+        )
+    response = await send(client, key, trigger("db-1/disk"))
+    assert response.status_code == 404
+    assert await world.incidents() == []
