@@ -92,6 +92,21 @@ class Settings(BaseSettings):
             "up to ten seconds' worth (429 with Retry-After above it). 0 turns the limit off."
         ),
     )
+    engine_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="Due rows an engine module claims per transaction.",
+    )
+    engine_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description=(
+            "Longest the engine sleeps without a NOTIFY or a due time (a fallback for a "
+            "lost listen connection)."
+        ),
+    )
     session_idle_minutes: int = Field(
         default=720, ge=5, description="A browser session ends after this long without use."
     )

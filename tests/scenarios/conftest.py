@@ -26,6 +26,12 @@ def engine(app: FastAPI, database: Database, clock: FrozenClock) -> Engine:
     return Engine(database, clock, context_of_app(app).metrics)
 
 
+@pytest.fixture
+def settings_url(database_url: str) -> str:
+    """The scenario's database, for engines and workers that bring their own pools."""
+    return database_url
+
+
 @dataclass
 class World:
     """Reads the outcome of a scenario straight from the database."""

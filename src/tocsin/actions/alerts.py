@@ -17,6 +17,7 @@ firing); resolving an incident resolves its alerts (``incidents.resolve``).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,14 +26,14 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, incidents
+from tocsin.actions import audit, incidents, intake_statements
 from tocsin.actions.actors import Actor
 from tocsin.db.models.incidents import Alert, Incident
 from tocsin.db.models.integrations import Integration
 from tocsin.db.models.services import Service
 from tocsin.domain import grouping
 from tocsin.domain.access import Principal, PrincipalKind
-from tocsin.domain.incidents import OPEN, AlertStatus, IncidentStatus
+from tocsin.domain.incidents import OPEN, AlertStatus, IncidentStatus, urgency_for
 from tocsin.errors import StaleTransition
 from tocsin.ingest.model import AlertAction, InboundAlert, Severity
 
@@ -95,14 +96,18 @@ async def _trigger(
     now: datetime,
     routed_by_rule: int | None,
 ) -> Applied:
-    counted = await _count_firing(session, integration.id, alert, now)
+    counted = await _count_repeat(session, integration.id, alert, actor, now)
+    if counted is None:
+        await _lock(session, f"alert:{integration.id}:{alert.dedup_key}")
+        counted = await _count_repeat(session, integration.id, alert, actor, now)
     if counted is not None:
-        return await _deduplicated(session, counted, alert, actor, now)
-    identity = f"alert:{integration.id}:{alert.dedup_key}"
-    await _lock(session, identity)
-    counted = await _count_firing(session, integration.id, alert, now)
-    if counted is not None:
-        return await _deduplicated(session, counted, alert, actor, now)
+        return Applied(
+            Result.DEDUPLICATED,
+            alert.dedup_key,
+            counted.alert_id,
+            counted.incident_id,
+            counted.incident_number,
+        )
 
     window = timedelta(minutes=integration.grouping_window_minutes or 0) or DEFAULT_GROUP_WINDOW
     key = grouping.group_key(alert, integration.grouping_fields)
@@ -117,25 +122,21 @@ async def _trigger(
     cause: dict[str, object] = {"integration": integration.name, "dedup_key": alert.dedup_key}
     if integration.service_id is None:
         cause["routed"] = f"rule {routed_by_rule}" if routed_by_rule else "fallback service"
-    incident = await incidents.open_incident(
+    incident_id, number = await _open_with_alert(
         session,
         service=service,
-        title=alert.title,
-        description=alert.description,
-        severity=alert.severity,
+        integration_id=integration.id,
+        alert=alert,
         actor=actor,
         now=now,
         group_key=key,
         group_until=now + window if key else None,
         cause=cause,
     )
-    alert_id = await _insert_alert(session, integration.id, incident.id, alert, now)
-    incident.alert_count = 1
-    await _record(session, incident, actor, "alert.received", now, alert, alert_id)
-    return Applied(Result.CREATED, alert.dedup_key, alert_id, incident.id, incident.number)
+    return Applied(Result.CREATED, alert.dedup_key, None, incident_id, number)
 
 
-async def open_manual(
+async def open_incident(
     session: AsyncSession,
     *,
     service: Service,
@@ -144,9 +145,13 @@ async def open_manual(
     severity: Severity,
     actor: Actor,
     now: datetime,
+    group_key: str | None = None,
+    group_until: datetime | None = None,
+    cause: dict[str, object] | None = None,
 ) -> Incident:
-    """An incident opened by a person: it carries one alert of its own (so it resolves
-    like any other) and escalates like any other."""
+    """An incident opened by a person or by tocsin itself (not by an integration): it
+    carries one alert of its own, so it resolves like any other, and escalates like any
+    other."""
     alert = InboundAlert(
         action=AlertAction.TRIGGER,
         dedup_key=f"manual:{uuid.uuid4().hex}",
@@ -155,21 +160,69 @@ async def open_manual(
         severity=severity,
         source=f"opened by {actor.principal.label}",
     )
-    incident = await incidents.open_incident(
+    incident_id, _ = await _open_with_alert(
         session,
         service=service,
-        title=alert.title,
-        description=description,
-        severity=severity,
+        integration_id=None,
+        alert=alert,
         actor=actor,
         now=now,
-        cause={"opened_by": actor.principal.label},
+        group_key=group_key,
+        group_until=group_until,
+        cause=cause or {"opened_by": actor.principal.label},
     )
-    alert_id = await _insert_alert(session, None, incident.id, alert, now)
-    incident.alert_count = 1
-    await session.flush()
-    await _record(session, incident, actor, "alert.received", now, alert, alert_id)
+    incident = await session.get(Incident, incident_id)
+    assert incident is not None  # inserted by this transaction just now
     return incident
+
+
+async def _open_with_alert(
+    session: AsyncSession,
+    *,
+    service: Service,
+    integration_id: uuid.UUID | None,
+    alert: InboundAlert,
+    actor: Actor,
+    now: datetime,
+    cause: dict[str, object],
+    group_key: str | None = None,
+    group_until: datetime | None = None,
+) -> tuple[uuid.UUID, int]:
+    """One round trip: the incident, its first alert, both timeline events, the wake-up."""
+    urgency = urgency_for(service.urgency_rule, alert.severity)
+    row = (
+        await session.execute(
+            intake_statements.OPEN_WITH_ALERT,
+            {
+                "incident_id": uuid.uuid4(),
+                "alert_id": uuid.uuid4(),
+                "service_id": service.id,
+                "team_id": service.team_id,
+                "incident_title": alert.title,
+                "incident_description": alert.description,
+                "urgency": urgency.value,
+                "group_key": group_key,
+                "group_until": group_until,
+                "policy_id": service.escalation_policy_id,
+                # Due at once, with or without a policy: the engine freezes the policy (or
+                # notes that there is none) at this first step.
+                "next_escalation_at": now,
+                "integration_id": integration_id,
+                "triggered_details": json.dumps(
+                    {"service": service.name, "urgency": urgency.value, **cause}, default=str
+                ),
+                "received_details": json.dumps(
+                    {
+                        "dedup_key": alert.dedup_key,
+                        "title": alert.title,
+                        "severity": alert.severity.value,
+                    }
+                ),
+                **_statement_params(alert, actor, now),
+            },
+        )
+    ).one()
+    return row[0], row[1]
 
 
 async def _acknowledge(
@@ -258,58 +311,42 @@ class _Counted:
     alert_id: uuid.UUID
     incident_id: uuid.UUID
     count: int
+    incident_number: int
 
 
-async def _count_firing(
-    session: AsyncSession, integration_id: uuid.UUID, alert: InboundAlert, now: datetime
+async def _count_repeat(
+    session: AsyncSession,
+    integration_id: uuid.UUID,
+    alert: InboundAlert,
+    actor: Actor,
+    now: datetime,
 ) -> _Counted | None:
     row = (
         await session.execute(
-            sa.update(Alert)
-            .where(
-                Alert.integration_id == integration_id,
-                Alert.dedup_key == alert.dedup_key,
-                Alert.status == AlertStatus.FIRING,
-            )
-            .values(
-                count=Alert.count + 1,
-                last_seen_at=now,
-                **_payload(alert),
-            )
-            .returning(Alert.id, Alert.incident_id, Alert.count)
+            intake_statements.COUNT_REPEAT,
+            {"integration_id": integration_id, **_statement_params(alert, actor, now)},
         )
     ).first()
     return None if row is None else _Counted(*row)
 
 
-async def _deduplicated(
-    session: AsyncSession, counted: _Counted, alert: InboundAlert, actor: Actor, now: datetime
-) -> Applied:
-    incident = (
-        await session.execute(
-            sa.update(Incident)
-            .where(Incident.id == counted.incident_id)
-            .values(last_alert_at=now)
-            .returning(Incident.number, Incident.team_id)
-        )
-    ).one()
-    await audit.record(
-        session,
-        actor=actor,
-        action="alert.deduplicated",
-        resource_type="incident",
-        resource_id=counted.incident_id,
-        team_id=incident.team_id,
-        now=now,
-        details={
-            "alert_id": str(counted.alert_id),
-            "dedup_key": alert.dedup_key,
-            "count": counted.count,
-        },
-    )
-    return Applied(
-        Result.DEDUPLICATED, alert.dedup_key, counted.alert_id, counted.incident_id, incident.number
-    )
+def _statement_params(alert: InboundAlert, actor: Actor, now: datetime) -> dict[str, object]:
+    return {
+        "now": now,
+        "dedup_key": alert.dedup_key,
+        "title": alert.title,
+        "description": alert.description,
+        "severity": alert.severity.value,
+        "source": alert.source[:1024],
+        "labels": json.dumps(dict(alert.labels)),
+        "details": json.dumps(dict(alert.details), default=str),
+        "links": json.dumps([link.as_json() for link in alert.links]),
+        "occurred_at": alert.occurred_at,
+        "actor_kind": actor.principal.kind.value,
+        "actor_id": actor.principal.id,
+        "actor_label": actor.principal.label[:320],
+        "ip_address": actor.ip_address,
+    }
 
 
 async def _join_group(

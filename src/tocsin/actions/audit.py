@@ -32,23 +32,24 @@ async def record(
     now: datetime,
     team_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        occurred_at=now,
-        actor_kind=actor.principal.kind,
-        actor_id=actor.principal.id,
-        actor_label=actor.principal.label[:320],
-        action=action,
-        resource_type=resource_type,
-        resource_id=None if resource_id is None else str(resource_id),
-        team_id=team_id,
-        details=details or {},
-        ip_address=actor.ip_address,
-        user_agent=(actor.user_agent or None) and actor.user_agent[:512],
+) -> None:
+    # A plain INSERT, not an ORM object: events are never read back in the transaction
+    # that writes them, and intake writes one per alert, so the unit of work is overhead.
+    await session.execute(
+        sa.insert(AuditEvent).values(
+            occurred_at=now,
+            actor_kind=actor.principal.kind,
+            actor_id=actor.principal.id,
+            actor_label=actor.principal.label[:320],
+            action=action,
+            resource_type=resource_type,
+            resource_id=None if resource_id is None else str(resource_id),
+            team_id=team_id,
+            details=details or {},
+            ip_address=actor.ip_address,
+            user_agent=(actor.user_agent or None) and actor.user_agent[:512],
+        )
     )
-    session.add(event)
-    await session.flush()
-    return event
 
 
 @dataclass(frozen=True)

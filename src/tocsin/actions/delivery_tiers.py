@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, incidents
+from tocsin.actions import alerts, audit, incidents
 from tocsin.actions.actors import system_actor
 from tocsin.db.models.deliveries import Delivery
 from tocsin.db.models.incidents import Incident, Page
@@ -197,7 +197,7 @@ async def _raise(
             session, incident_id=open_one.id, actor=NOTIFIER, text=text[:10_000], now=now
         )
         return open_one.number
-    raised = await incidents.open_incident(
+    raised = await alerts.open_incident(
         session,
         service=service,
         title=f"tocsin could not reach {who}"[:1024],

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, oncall
+from tocsin.actions import audit, escalation_policies, oncall, policy_snapshots
 from tocsin.actions.actors import Actor, system_actor
 from tocsin.db.models.incidents import Incident, Page
 from tocsin.db.models.schedules import Schedule
@@ -47,15 +47,34 @@ class EscalationState:
     progress: escalation.Progress
     token: int
 
-    @classmethod
-    def of(cls, incident: Incident) -> EscalationState:
-        return cls(
-            incident_id=incident.id,
-            team_id=incident.team_id,
-            policy=escalation.PolicySnapshot.from_json(incident.escalation_snapshot),
-            progress=escalation.Progress(incident.escalation_level, incident.escalation_loop),
-            token=incident.escalation_token,
+
+async def state_of(session: AsyncSession, incident: Incident) -> EscalationState:
+    """The incident's escalation, freezing its policy first if this is its first step.
+
+    Intake opens incidents without copying the policy (that would cost the hot path a
+    few queries per alert); the first step copies it, once: the UPDATE only applies while
+    no snapshot is stored, so two engines cannot freeze different versions.
+    """
+    if incident.escalation_snapshot is None:
+        policy = (
+            await escalation_policies.load_snapshot(session, incident.escalation_policy_id)
+            if incident.escalation_policy_id
+            else policy_snapshots.NO_POLICY
         )
+        await session.execute(
+            sa.update(Incident)
+            .where(Incident.id == incident.id, Incident.escalation_snapshot.is_(None))
+            .values(escalation_snapshot=policy.as_json())
+            .execution_options(synchronize_session=False)
+        )
+        incident.escalation_snapshot = policy.as_json()
+    return EscalationState(
+        incident_id=incident.id,
+        team_id=incident.team_id,
+        policy=escalation.PolicySnapshot.from_json(incident.escalation_snapshot),
+        progress=escalation.Progress(incident.escalation_level, incident.escalation_loop),
+        token=incident.escalation_token,
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,8 @@ async def advance(
 ) -> bool:
     """Apply ``step`` (default: the policy's next one) and every following step that pages
     nobody. Returns False when the incident's escalation changed meanwhile (nothing done)."""
+    if not state.policy.levels:
+        return await _nobody_to_page(session, state, now=now, actor=actor)
     current = state
     pending = step or escalation.next_step(state.policy, state.progress)
     # Bounded: each iteration moves to a later (level, loop), and there are at most
@@ -149,6 +170,33 @@ async def _move(
         )
     )
     return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+async def _nobody_to_page(
+    session: AsyncSession, state: EscalationState, *, now: datetime, actor: Actor
+) -> bool:
+    stopped = await session.execute(
+        sa.update(Incident)
+        .where(
+            Incident.id == state.incident_id,
+            Incident.escalation_token == state.token,
+            Incident.status == IncidentStatus.TRIGGERED,
+        )
+        .values(escalation_token=state.token + 1, next_escalation_at=None, updated_at=now)
+    )
+    if not stopped.rowcount:  # type: ignore[attr-defined]
+        return False
+    await audit.record(
+        session,
+        actor=actor,
+        action="escalation.none",
+        resource_type="incident",
+        resource_id=state.incident_id,
+        team_id=state.team_id,
+        now=now,
+        details={"reason": "the service has no escalation policy: nobody is paged"},
+    )
+    return True
 
 
 async def _exhaust(

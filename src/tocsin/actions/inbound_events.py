@@ -76,6 +76,9 @@ async def record(
             body=body[:BODY_KEPT].decode("utf-8", errors="replace").replace("\x00", ""),
         )
     )
+    seen = integration.last_event_at
+    if seen is not None and (now - seen).total_seconds() < LAST_EVENT_RESOLUTION_SECONDS:
+        return
     await session.execute(
         sa.update(Integration)
         .where(

@@ -34,80 +34,11 @@ from tocsin.domain.incidents import (
     CAN_SNOOZE,
     AlertStatus,
     IncidentStatus,
-    urgency_for,
 )
 from tocsin.errors import InvalidInput, NotFound, StaleTransition
-from tocsin.ingest.model import Severity
 
 MAX_SNOOZE = timedelta(days=7)
 REASSIGNED_DELAY_MINUTES = 30
-
-
-async def open_incident(
-    session: AsyncSession,
-    *,
-    service: Service,
-    title: str,
-    description: str,
-    severity: Severity,
-    actor: Actor,
-    now: datetime,
-    group_key: str | None = None,
-    group_until: datetime | None = None,
-    cause: dict[str, object] | None = None,
-) -> Incident:
-    """A new triggered incident whose level 1 is due at once (the engine pages it)."""
-    snapshot = (
-        await escalation_policies.load_snapshot(session, service.escalation_policy_id)
-        if service.escalation_policy_id
-        else policy_snapshots.NO_POLICY
-    )
-    incident = Incident(
-        id=uuid.uuid4(),
-        service_id=service.id,
-        team_id=service.team_id,
-        title=title,
-        description=description,
-        severity=severity,
-        urgency=urgency_for(service.urgency_rule, severity),
-        status=IncidentStatus.TRIGGERED,
-        created_at=now,
-        updated_at=now,
-        group_key=group_key,
-        group_until=group_until,
-        alert_count=0,
-        last_alert_at=now,
-        escalation_policy_id=snapshot.policy_id,
-        escalation_snapshot=snapshot.as_json(),
-        next_escalation_at=now if snapshot.levels else None,
-    )
-    session.add(incident)
-    await session.flush()
-    await _record(
-        session,
-        incident,
-        actor,
-        "incident.triggered",
-        now,
-        {
-            "number": incident.number,
-            "service": service.name,
-            "urgency": incident.urgency.value,
-            "policy": snapshot.name,
-            **(cause or {}),
-        },
-    )
-    if not snapshot.levels:
-        await _record(
-            session,
-            incident,
-            actor,
-            "escalation.none",
-            now,
-            {"reason": f"service {service.name} has no escalation policy: nobody is paged"},
-        )
-    await escalations.wake_engine(session)
-    return incident
 
 
 async def acknowledge(
@@ -221,7 +152,10 @@ async def snooze(
 
 async def reopen_due(session: AsyncSession, *, incident: Incident, now: datetime) -> bool:
     """The engine's half of ack timeouts and snoozes: an acknowledged incident whose
-    ``reopen_at`` has come is triggered again and escalates from level 1 at once."""
+    ``reopen_at`` has come is triggered again, due at level 1 at once.
+
+    It is only made due: the escalation module, next in the same tick, pages it, or holds
+    it while its service is in maintenance (paging from here skipped that check)."""
     reason = "the snooze ended" if incident.snoozed_until else "the acknowledgement timed out"
     reopened = (
         await session.execute(
@@ -249,9 +183,6 @@ async def reopen_due(session: AsyncSession, *, incident: Incident, now: datetime
     current = await _reload(session, incident.id)
     await _record(
         session, current, escalations.ENGINE, "incident.reopened", now, {"reason": reason}
-    )
-    await escalations.advance(
-        session, escalations.EscalationState.of(current), now=now, cause=reason
     )
     return True
 
@@ -302,7 +233,7 @@ async def reassign(
     await _record(session, changed, actor, "incident.reassigned", now, target)
     await escalations.advance(
         session,
-        escalations.EscalationState.of(changed),
+        await escalations.state_of(session, changed),
         now=now,
         actor=actor,
         cause=f"reassigned by {actor.principal.label}",
@@ -321,7 +252,7 @@ async def escalate_now(
     """Page the next level (or ``level``) now, without waiting for the delay."""
     incident = await _load(session, incident_id)
     _authorize(actor, incident)
-    policy = escalation.PolicySnapshot.from_json(incident.escalation_snapshot)
+    policy = (await escalations.state_of(session, incident)).policy
     if not policy.levels:
         raise InvalidInput("level", "this incident has no escalation policy to escalate through")
     if level is not None and not 1 <= level <= len(policy.levels):
@@ -333,7 +264,7 @@ async def escalate_now(
         values=dict(_RETRIGGER),
         now=now,
     )
-    state = escalations.EscalationState.of(changed)
+    state = await escalations.state_of(session, changed)
     step = escalation.jump_to(state.policy, state.progress, level)
     await escalations.advance(
         session,

@@ -68,9 +68,22 @@ async def _work(settings: Settings, url: str) -> None:
         loop.add_signal_handler(signal_number, stopping.set)
     try:
         notifier = notify.build(settings, database, clock)
-        await Engine(database, clock, Metrics(), notifier=notifier).run(stopping)
+        await _engine(settings, database, Metrics(), notifier).run(stopping)
     finally:
         await database.dispose()
+
+
+def _engine(
+    settings: Settings, database: Database, metrics: Metrics, notifier: notify.Notifier
+) -> Engine:
+    return Engine(
+        database,
+        clock,
+        metrics,
+        notifier=notifier,
+        batch_size=settings.engine_batch_size,
+        poll_interval=timedelta(seconds=settings.engine_poll_seconds),
+    )
 
 
 async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine: bool) -> None:
@@ -90,7 +103,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
         if with_engine:
             notifier = notify.build(settings, database, clock)
             engine_task = asyncio.create_task(
-                Engine(database, clock, metrics, notifier=notifier).run(stopping), name="engine"
+                _engine(settings, database, metrics, notifier).run(stopping), name="engine"
             )
         config = uvicorn.Config(
             app,

@@ -63,9 +63,8 @@ class EscalationModule:
                 self.metrics.escalation_lag.observe(
                     (now - incident.next_escalation_at).total_seconds()
                 )
-                return await escalations.advance(
-                    session, escalations.EscalationState.of(incident), now=now
-                )
+                state = await escalations.state_of(session, incident)
+                return await escalations.advance(session, state, now=now)
 
             async def later(incident: Incident) -> None:
                 await session.execute(

@@ -82,7 +82,7 @@ async def create_incident(
     if service is None:
         raise InvalidInput("service_id", f"service {body.service_id} does not exist")
     authorize(actor.principal, Action.RESPOND_TO_INCIDENT, team_id=service.team_id)
-    incident = await alerts.open_manual(
+    incident = await alerts.open_incident(
         session,
         service=service,
         title=body.title,

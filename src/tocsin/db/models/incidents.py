@@ -62,7 +62,9 @@ class Incident(Base):
     escalation_policy_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("escalation_policy.id", ondelete="SET NULL")
     )
-    escalation_snapshot: Mapped[dict[str, Any]]
+    # Frozen by the engine at the first escalation step (null until then), so editing
+    # the policy later never changes an escalation in flight.
+    escalation_snapshot: Mapped[dict[str, Any] | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
     escalation_loop: Mapped[int] = mapped_column(default=0)
     escalation_token: Mapped[int] = mapped_column(default=0)

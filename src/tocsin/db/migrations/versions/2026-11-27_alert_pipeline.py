@@ -257,7 +257,7 @@ def upgrade() -> None:
         sa.Column("alert_count", sa.Integer(), nullable=False),
         sa.Column("last_alert_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalation_policy_id", sa.UUID(), nullable=True),
-        sa.Column("escalation_snapshot", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("escalation_snapshot", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("escalation_loop", sa.Integer(), nullable=False),
         sa.Column("escalation_token", sa.Integer(), nullable=False),
