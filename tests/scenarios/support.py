@@ -50,6 +50,7 @@ async def crew(
     name: str = "Payments",
     *,
     auto_resolve_hours: int | None = None,
+    ack_timeout_minutes: int | None = None,
     urgency_rule: str = "severity",
 ) -> Crew:
     alice = await seed.user(f"Alice {name}")
@@ -63,6 +64,7 @@ async def crew(
         team,
         policy,
         auto_resolve_hours=auto_resolve_hours,
+        ack_timeout_minutes=ack_timeout_minutes,
         urgency_rule=urgency_rule,
         name=f"{name} API",
     )

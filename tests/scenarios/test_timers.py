@@ -386,3 +386,22 @@ async def test_removing_a_window_releases_the_incidents_it_held_at_the_next_tick
         )
     await engine.tick()
     assert await world.paged() == [team.alice.name]
+
+
+async def test_an_acknowledgement_that_times_out_during_a_window_waits_for_its_end(
+    client: httpx.AsyncClient, seed: Seed, engine: Engine, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed, ack_timeout_minutes=30)
+    _, key = await seed.integration(team.service)
+    await send(client, key, trigger("db-1/disk"))
+    await engine.tick()
+    alice = await seed.as_user(team.alice)
+    await alice.post(f"/api/v1/incidents/{(await world.incident()).id}/acknowledge")
+    await window(seed, team, clock.now() + timedelta(minutes=10), clock.now() + timedelta(hours=2))
+    clock.advance(minutes=30)
+    await engine.tick()
+    assert (await world.incident()).status.value == "triggered"
+    assert await world.paged() == [team.alice.name]
+    clock.advance(minutes=90)
+    await engine.tick()
+    assert await world.paged() == [team.alice.name, team.alice.name]
