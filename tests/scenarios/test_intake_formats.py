@@ -604,3 +604,22 @@ async def test_generic_signed_delivery_replayed_by_webhook_id_is_answered_alike_
     assert "alert.deduplicated" not in await world.actions(incident)
     await engine.tick()
     assert await world.paged() == [team.alice.name]
+
+
+async def test_generic_alerts_without_a_key_are_deduplicated_and_resolved_by_their_content(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    first = await client.post(f"/ingest/{key}", json=example("generic", "without_dedup_key"))
+    again = await client.post(f"/ingest/{key}", json=example("generic", "without_dedup_key"))
+    assert [r.json()["results"][0]["result"] for r in (first, again)] == [
+        "created",
+        "deduplicated",
+    ]
+    # The resolve spells the title and source differently (spaces, case): same content.
+    resolved = await client.post(
+        f"/ingest/{key}", json=example("generic", "resolve_without_dedup_key")
+    )
+    assert resolved.json()["results"][0]["result"] == "resolved"
+    assert (await world.incident()).status.value == "resolved"

@@ -405,3 +405,52 @@ async def test_an_acknowledgement_that_times_out_during_a_window_waits_for_its_e
     clock.advance(minutes=90)
     await engine.tick()
     assert await world.paged() == [team.alice.name, team.alice.name]
+
+
+async def test_a_recurring_window_keeps_its_local_time_across_daylight_saving(
+    client: httpx.AsyncClient, seed: Seed, engine: Engine, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    # 09:00 to 10:00 in Paris every day: 08:00 UTC in winter, 07:00 UTC in summer.
+    await window(
+        seed,
+        team,
+        datetime(2026, 1, 5, 8, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        recurrence="FREQ=DAILY",
+        time_zone="Europe/Paris",
+    )
+    clock.set(datetime(2026, 4, 6, 7, 30, tzinfo=UTC))
+    await send(client, key, trigger("inside"))
+    await engine.tick()
+    clock.set(datetime(2026, 4, 6, 7, 59, 59, tzinfo=UTC))
+    await engine.tick()
+    assert await world.pages() == []
+    clock.set(datetime(2026, 4, 6, 8, 0, tzinfo=UTC))
+    await engine.tick()
+    assert await world.paged() == [team.alice.name]
+    # 08:30 UTC is inside the winter window but after the summer one: paged at once.
+    clock.set(datetime(2026, 4, 6, 8, 30, tzinfo=UTC))
+    await send(client, key, trigger("after"))
+    await engine.tick()
+    _, after = await world.incidents()
+    assert await world.paged(after) == [team.alice.name]
+
+
+async def test_overlapping_windows_hold_escalation_until_the_last_one_ends(
+    client: httpx.AsyncClient, seed: Seed, engine: Engine, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    start = clock.now()
+    await window(seed, team, start, start + timedelta(hours=1))
+    await window(seed, team, start + timedelta(minutes=30), start + timedelta(hours=2))
+    await send(client, key, trigger("db-1/disk"))
+    await engine.tick()
+    clock.set(start + timedelta(hours=1))
+    await engine.tick()
+    assert await world.pages() == []
+    clock.set(start + timedelta(hours=2))
+    await engine.tick()
+    assert await world.paged() == [team.alice.name]
