@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import audit, incidents, intake_statements
 from tocsin.actions.actors import Actor
+from tocsin.db import driver
 from tocsin.db.models.incidents import Alert, Incident
 from tocsin.db.models.integrations import Integration
 from tocsin.db.models.services import Service
@@ -38,6 +40,8 @@ from tocsin.errors import StaleTransition
 from tocsin.ingest.model import AlertAction, InboundAlert, Severity
 
 DEFAULT_GROUP_WINDOW = timedelta(minutes=60)
+
+ServiceLoader = Callable[[], Awaitable[Service]]
 
 
 class Result(StrEnum):
@@ -75,11 +79,13 @@ async def apply(
     *,
     integration: Integration,
     alert: InboundAlert,
-    service: Service,
+    service: ServiceLoader,
     actor: Actor,
     now: datetime,
     routed_by_rule: int | None = None,
 ) -> Applied:
+    """``service`` loads the alert's service; it is only called when an incident must be
+    opened or joined, so counting a repeat (half of all traffic) never reads it."""
     if alert.action is AlertAction.TRIGGER:
         return await _trigger(session, integration, alert, service, actor, now, routed_by_rule)
     if alert.action is AlertAction.ACKNOWLEDGE:
@@ -91,7 +97,7 @@ async def _trigger(
     session: AsyncSession,
     integration: Integration,
     alert: InboundAlert,
-    service: Service,
+    load_service: ServiceLoader,
     actor: Actor,
     now: datetime,
     routed_by_rule: int | None,
@@ -109,6 +115,7 @@ async def _trigger(
             counted.incident_number,
         )
 
+    service = await load_service()
     window = timedelta(minutes=integration.grouping_window_minutes or 0) or DEFAULT_GROUP_WINDOW
     key = grouping.group_key(alert, integration.grouping_fields)
     if key is not None:
@@ -190,39 +197,39 @@ async def _open_with_alert(
 ) -> tuple[uuid.UUID, int]:
     """One round trip: the incident, its first alert, both timeline events, the wake-up."""
     urgency = urgency_for(service.urgency_rule, alert.severity)
-    row = (
-        await session.execute(
-            intake_statements.OPEN_WITH_ALERT,
-            {
-                "incident_id": uuid.uuid4(),
-                "alert_id": uuid.uuid4(),
-                "service_id": service.id,
-                "team_id": service.team_id,
-                "incident_title": alert.title,
-                "incident_description": alert.description,
-                "urgency": urgency.value,
-                "group_key": group_key,
-                "group_until": group_until,
-                "policy_id": service.escalation_policy_id,
-                # Due at once, with or without a policy: the engine freezes the policy (or
-                # notes that there is none) at this first step.
-                "next_escalation_at": now,
-                "integration_id": integration_id,
-                "triggered_details": json.dumps(
-                    {"service": service.name, "urgency": urgency.value, **cause}, default=str
-                ),
-                "received_details": json.dumps(
-                    {
-                        "dedup_key": alert.dedup_key,
-                        "title": alert.title,
-                        "severity": alert.severity.value,
-                    }
-                ),
-                **_statement_params(alert, actor, now),
-            },
-        )
-    ).one()
-    return row[0], row[1]
+    rows = await driver.execute(
+        session,
+        intake_statements.OPEN_WITH_ALERT,
+        {
+            "incident_id": uuid.uuid4(),
+            "alert_id": uuid.uuid4(),
+            "service_id": service.id,
+            "team_id": service.team_id,
+            "incident_title": alert.title,
+            "incident_description": alert.description,
+            "urgency": urgency.value,
+            "group_key": group_key,
+            "group_until": group_until,
+            "policy_id": service.escalation_policy_id,
+            # Due at once, with or without a policy: the engine freezes the policy (or
+            # notes that there is none) at this first step.
+            "next_escalation_at": now,
+            "integration_id": integration_id,
+            "triggered_details": json.dumps(
+                {"service": service.name, "urgency": urgency.value, **cause}, default=str
+            ),
+            "received_details": json.dumps(
+                {
+                    "dedup_key": alert.dedup_key,
+                    "title": alert.title,
+                    "severity": alert.severity.value,
+                }
+            ),
+            **_statement_params(alert, actor, now),
+        },
+    )
+    incident_id, number = rows[0]
+    return incident_id, number
 
 
 async def _acknowledge(
@@ -321,13 +328,12 @@ async def _count_repeat(
     actor: Actor,
     now: datetime,
 ) -> _Counted | None:
-    row = (
-        await session.execute(
-            intake_statements.COUNT_REPEAT,
-            {"integration_id": integration_id, **_statement_params(alert, actor, now)},
-        )
-    ).first()
-    return None if row is None else _Counted(*row)
+    rows = await driver.execute(
+        session,
+        intake_statements.COUNT_REPEAT,
+        {"integration_id": integration_id, **_statement_params(alert, actor, now)},
+    )
+    return _Counted(*rows[0]) if rows else None
 
 
 def _statement_params(alert: InboundAlert, actor: Actor, now: datetime) -> dict[str, object]:
@@ -411,8 +417,8 @@ def _payload(alert: InboundAlert) -> dict[str, object]:
 
 
 async def _lock(session: AsyncSession, name: str) -> None:
-    await session.execute(
-        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(name, 0)))
+    await driver.execute(
+        session, "SELECT pg_advisory_xact_lock(hashtextextended(%(name)s, 0))", {"name": name}
     )
 
 

@@ -45,7 +45,6 @@ async def ping(
     )
     if state is not HeartbeatState.MISSED:
         return None
-    service = await _service(session, integration)
     return await alerts.apply(
         session,
         integration=integration,
@@ -55,7 +54,7 @@ async def ping(
             title="",
             severity=Severity.ERROR,
         ),
-        service=service,
+        service=lambda: _service(session, integration),
         actor=alerts.integration_actor(integration, ip_address),
         now=now,
     )
@@ -86,7 +85,7 @@ async def expire(session: AsyncSession, *, integration: Integration, now: dateti
             severity=Severity.ERROR,
             source=integration.name,
         ),
-        service=await _service(session, integration),
+        service=lambda: _service(session, integration),
         actor=alerts.integration_actor(integration),
         now=now,
     )

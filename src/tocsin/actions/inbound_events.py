@@ -9,14 +9,26 @@ Rejected requests are logged too, in a transaction of their own, for the integra
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db import driver
 from tocsin.db.models.integrations import EventOutcome, InboundEvent, Integration
+
+_INSERT: LiteralString = """
+    INSERT INTO inbound_event (
+        integration_id, received_at, idempotency_key, outcome, http_status, detail, response, body
+    )
+    VALUES (
+        %(integration_id)s, %(received_at)s, %(idempotency_key)s, %(outcome)s, %(http_status)s,
+        %(detail)s, CAST(%(response)s AS jsonb), %(body)s
+    )
+"""
 
 # Bodies are kept for the integration's log; beyond this only the beginning is.
 BODY_KEPT = 64 * 1024
@@ -64,17 +76,21 @@ async def record(
     detail: str = "",
     response: dict[str, Any] | None = None,
 ) -> None:
-    await session.execute(
-        sa.insert(InboundEvent).values(
-            integration_id=integration.id,
-            received_at=now,
-            idempotency_key=idempotency_key,
-            outcome=outcome,
-            http_status=http_status,
-            detail=detail[:2000],
-            response=response or {},
-            body=body[:BODY_KEPT].decode("utf-8", errors="replace").replace("\x00", ""),
-        )
+    # One constant INSERT on the raw connection: this runs for every request intake
+    # answers (see db/driver.py).
+    await driver.execute(
+        session,
+        _INSERT,
+        {
+            "integration_id": integration.id,
+            "received_at": now,
+            "idempotency_key": idempotency_key,
+            "outcome": outcome.value,
+            "http_status": http_status,
+            "detail": detail[:2000],
+            "response": json.dumps(response or {}),
+            "body": body[:BODY_KEPT].decode("utf-8", errors="replace").replace("\x00", ""),
+        },
     )
     seen = integration.last_event_at
     if seen is not None and (now - seen).total_seconds() < LAST_EVENT_RESOLUTION_SECONDS:

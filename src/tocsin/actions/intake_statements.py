@@ -5,7 +5,8 @@ Every alert that arrives is either a repeat of a firing alert (count it) or a ne
 changes the alert, the incident and the audit trail together. Built through the ORM, the
 same work took a dozen statements and about ten times the CPU, which a 2-core machine
 cannot afford at a thousand alerts a second (see docs/benchmarks.md). The statements are
-constants, so SQLAlchemy compiles each once.
+constants run with ``db.driver.execute`` on the psycopg connection under the
+session's transaction; psycopg prepares each on a connection after a few uses.
 
 They keep the rules of ``actions.alerts``: counting only touches a *firing* alert (a
 compare-and-set on its status), and the audit events land in the same transaction as the
@@ -14,28 +15,29 @@ change they describe.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import LiteralString
 
 # Count a repeat of a firing alert: keep its latest payload, note the alert time on its
 # incident (auto-resolve measures from it), and write the timeline event.
-COUNT_REPEAT = sa.text(
-    """
+COUNT_REPEAT: LiteralString = """
     WITH counted AS (
         UPDATE alert
         SET count = count + 1,
-            last_seen_at = :now,
-            title = :title,
-            description = :description,
-            severity = :severity,
-            source = :source,
-            labels = CAST(:labels AS jsonb),
-            details = CAST(:details AS jsonb),
-            links = CAST(:links AS jsonb),
-            occurred_at = :occurred_at
-        WHERE integration_id = :integration_id AND dedup_key = :dedup_key AND status = 'firing'
+            last_seen_at = %(now)s,
+            title = %(title)s,
+            description = %(description)s,
+            severity = %(severity)s,
+            source = %(source)s,
+            labels = CAST(%(labels)s AS jsonb),
+            details = CAST(%(details)s AS jsonb),
+            links = CAST(%(links)s AS jsonb),
+            occurred_at = %(occurred_at)s
+        WHERE integration_id = %(integration_id)s
+          AND dedup_key = %(dedup_key)s
+          AND status = 'firing'
         RETURNING id, incident_id, count
     ), touched AS (
-        UPDATE incident SET last_alert_at = :now
+        UPDATE incident SET last_alert_at = %(now)s
         FROM counted
         WHERE incident.id = counted.incident_id
         RETURNING incident.id, incident.number, incident.team_id
@@ -44,24 +46,23 @@ COUNT_REPEAT = sa.text(
             occurred_at, actor_kind, actor_id, actor_label, action, resource_type,
             resource_id, team_id, details, ip_address
         )
-        SELECT :now, :actor_kind, :actor_id, :actor_label, 'alert.deduplicated', 'incident',
+        SELECT %(now)s, %(actor_kind)s, %(actor_id)s, %(actor_label)s, 'alert.deduplicated',
+               'incident',
                touched.id::text, touched.team_id,
                jsonb_build_object(
-                   'alert_id', counted.id::text, 'dedup_key', :dedup_key, 'count', counted.count
+                   'alert_id', counted.id::text, 'dedup_key', %(dedup_key)s, 'count', counted.count
                ),
-               :ip_address
+               %(ip_address)s
         FROM counted JOIN touched ON touched.id = counted.incident_id
     )
     SELECT counted.id, counted.incident_id, counted.count, touched.number
     FROM counted JOIN touched ON touched.id = counted.incident_id
     """
-)
 
 # Open an incident with its first alert: the incident (due for escalation at once when
 # its service has a policy; the engine freezes the policy at the first step), the alert,
 # both timeline events, and a NOTIFY that wakes the engines when this commits.
-OPEN_WITH_ALERT = sa.text(
-    """
+OPEN_WITH_ALERT: LiteralString = """
     WITH created AS (
         INSERT INTO incident (
             id, service_id, team_id, title, description, severity, urgency, status,
@@ -70,9 +71,10 @@ OPEN_WITH_ALERT = sa.text(
             next_escalation_at
         )
         VALUES (
-            :incident_id, :service_id, :team_id, :incident_title, :incident_description,
-            :severity, :urgency, 'triggered', :now, :now, :group_key, :group_until, 1, :now,
-            :policy_id, 0, 0, 0, :next_escalation_at
+            %(incident_id)s, %(service_id)s, %(team_id)s, %(incident_title)s,
+            %(incident_description)s, %(severity)s, %(urgency)s, 'triggered', %(now)s, %(now)s,
+            %(group_key)s, %(group_until)s, 1, %(now)s, %(policy_id)s, 0, 0, 0,
+            %(next_escalation_at)s
         )
         RETURNING id, number, team_id
     ), alerted AS (
@@ -80,23 +82,25 @@ OPEN_WITH_ALERT = sa.text(
             id, integration_id, incident_id, dedup_key, status, title, description, severity,
             source, labels, details, links, count, first_seen_at, last_seen_at, occurred_at
         )
-        SELECT :alert_id, :integration_id, created.id, :dedup_key, 'firing', :title,
-               :description, :severity, :source, CAST(:labels AS jsonb),
-               CAST(:details AS jsonb), CAST(:links AS jsonb), 1, :now, :now, :occurred_at
+        SELECT %(alert_id)s, %(integration_id)s, created.id, %(dedup_key)s, 'firing', %(title)s,
+               %(description)s, %(severity)s, %(source)s, CAST(%(labels)s AS jsonb),
+               CAST(%(details)s AS jsonb), CAST(%(links)s AS jsonb), 1, %(now)s, %(now)s,
+               %(occurred_at)s
         FROM created
     ), logged AS (
         INSERT INTO audit_event (
             occurred_at, actor_kind, actor_id, actor_label, action, resource_type,
             resource_id, team_id, details, ip_address
         )
-        SELECT :now, :actor_kind, :actor_id, :actor_label, event.action, 'incident',
-               created.id::text, created.team_id, event.details, :ip_address
+        SELECT %(now)s, %(actor_kind)s, %(actor_id)s, %(actor_label)s, event.action, 'incident',
+               created.id::text, created.team_id, event.details, %(ip_address)s
         FROM created
         CROSS JOIN LATERAL (
             VALUES
                 (1, 'incident.triggered',
-                 CAST(:triggered_details AS jsonb) || jsonb_build_object('number', created.number)),
-                (2, 'alert.received', CAST(:received_details AS jsonb))
+                 CAST(%(triggered_details)s AS jsonb)
+                     || jsonb_build_object('number', created.number)),
+                (2, 'alert.received', CAST(%(received_details)s AS jsonb))
         ) AS event(position, action, details)
         ORDER BY event.position
     ), woken AS (
@@ -104,4 +108,3 @@ OPEN_WITH_ALERT = sa.text(
     )
     SELECT created.id, created.number FROM created, woken
     """
-)

@@ -29,7 +29,9 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
+    # ``async`` on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, and
+    # that hand-off (and the GIL contention it brings) cost several ms per request.
     return context_of(request).clock.now()
 
 

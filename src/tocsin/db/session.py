@@ -27,7 +27,10 @@ class Database:
             self.url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
+            # No pre-ping: it costs a round trip on every checkout, on every request. A
+            # connection that died (a server restart) fails its next statement instead; the
+            # pool discards it and the caller answers 503, which senders retry.
+            pool_pre_ping=False,
             # Connections are recycled well before typical server or proxy idle cut-offs.
             pool_recycle=1800,
         )

@@ -65,6 +65,18 @@ async def receive(
     rules: list[routing.Rule] | None = None
     services: dict[uuid.UUID, Service] = {}
     results: list[alerts.Applied] = []
+
+    def loader(service_id: uuid.UUID) -> alerts.ServiceLoader:
+        async def load() -> Service:
+            if service_id not in services:
+                service = await session.get(Service, service_id)
+                if service is None:
+                    raise NotFound("service", service_id)
+                services[service_id] = service
+            return services[service_id]
+
+        return load
+
     for alert in inbound:
         if integration.service_id is not None:
             service_id, rule_position = integration.service_id, None
@@ -73,17 +85,12 @@ async def receive(
                 rules = await routing_rules_of(session, integration.id)
             assert integration.fallback_service_id is not None  # CHECK service_or_fallback
             service_id, rule_position = routing.route(alert, rules, integration.fallback_service_id)
-        if service_id not in services:
-            service = await session.get(Service, service_id)
-            if service is None:
-                raise NotFound("service", service_id)
-            services[service_id] = service
         results.append(
             await alerts.apply(
                 session,
                 integration=integration,
                 alert=alert,
-                service=services[service_id],
+                service=loader(service_id),
                 actor=actor,
                 now=now,
                 routed_by_rule=rule_position,

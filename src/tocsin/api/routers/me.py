@@ -16,7 +16,7 @@ from tocsin.errors import PermissionDenied
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=problems.COMMON)
 
 
-def _own_user_id(actor: CurrentActor) -> uuid.UUID:
+async def _own_user_id(actor: CurrentActor) -> uuid.UUID:
     if actor.user_id is None:
         raise PermissionDenied("/me is for people signed in; an API key has no profile")
     return actor.user_id
