@@ -159,3 +159,28 @@ async def test_fifty_acknowledgements_at_once_have_one_winner_and_forty_nine_409
         assert problem["at"].replace("+00:00", "Z") == acknowledged_at.replace("+00:00", "Z")
         assert winner in problem["detail"]
     assert (await world.actions(incident)).count("incident.acknowledged") == 1
+
+
+async def test_repeats_racing_a_resolve_by_hand_all_succeed_and_none_fires_on_a_resolved_incident(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    carol = await seed.as_user(team.carol)
+    for round_ in range(5):
+        await send(client, key, trigger("db-1/disk"))
+        incident = next(i for i in await world.incidents() if i.status.value == "triggered")
+        requests: list[Awaitable[httpx.Response]] = [
+            send(client, key, trigger("db-1/disk")) for _ in range(20)
+        ]
+        requests.insert(10, carol.post(f"/api/v1/incidents/{incident.id}/resolve"))
+        responses = await at_once(requests)
+        failed = [r.text for r in responses if r.status_code not in (200, 202)]
+        assert failed == [], f"round {round_}"
+        # Every firing alert belongs to an open incident, and the resolved one fires no more.
+        incidents = {i.id: i for i in await world.incidents()}
+        for alert in await world.alerts():
+            if alert.status.value == "firing":
+                assert incidents[alert.incident_id].status.value == "triggered"
+        assert incidents[incident.id].status.value == "resolved"
+        await send(client, key, {"action": "resolve", "dedup_key": "db-1/disk"})

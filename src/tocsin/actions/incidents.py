@@ -80,6 +80,15 @@ async def resolve(
 ) -> Incident:
     incident = await _load(session, incident_id)
     _authorize(actor, incident)
+    # Lock the firing alerts before the incident, the order intake takes them in (a repeat
+    # counts on its alert, then touches the incident): the other order deadlocked a
+    # resolve against repeats arriving at the same moment, failing both.
+    await session.execute(
+        sa.select(Alert.id)
+        .where(Alert.incident_id == incident_id, Alert.status == AlertStatus.FIRING)
+        .order_by(Alert.id)
+        .with_for_update()
+    )
     changed = await _transition(
         session,
         incident_id,
