@@ -454,3 +454,31 @@ async def test_overlapping_windows_hold_escalation_until_the_last_one_ends(
     clock.set(start + timedelta(hours=2))
     await engine.tick()
     assert await world.paged() == [team.alice.name]
+
+
+async def test_a_window_added_and_removed_through_the_api_holds_then_releases_escalation(
+    client: httpx.AsyncClient, seed: Seed, engine: Engine, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    carol = await seed.as_user(team.carol)
+    created = await carol.post(
+        f"/api/v1/services/{team.service.id}/maintenance-windows",
+        json={
+            "starts_at": clock.now().isoformat(),
+            "ends_at": (clock.now() + timedelta(hours=3)).isoformat(),
+            "description": "database upgrade",
+        },
+    )
+    assert created.status_code == 201, created.text
+    await send(client, key, trigger("db-1/disk"))
+    await engine.tick()
+    clock.advance(hours=1)
+    await engine.tick()
+    assert await world.pages() == []
+    removed = await carol.delete(
+        f"/api/v1/services/{team.service.id}/maintenance-windows/{created.json()['id']}"
+    )
+    assert removed.status_code == 204, removed.text
+    await engine.tick()
+    assert await world.paged() == [team.alice.name]
