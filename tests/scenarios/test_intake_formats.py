@@ -623,3 +623,45 @@ async def test_generic_alerts_without_a_key_are_deduplicated_and_resolved_by_the
     )
     assert resolved.json()["results"][0]["result"] == "resolved"
     assert (await world.incident()).status.value == "resolved"
+
+
+async def test_grafana_timestamped_signature_is_refused_when_older_than_300_seconds(
+    client: httpx.AsyncClient, seed: Seed, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    integration, key = await seed.integration(team.service, kind="grafana", signing=True)
+    body = encoded(example("grafana", "firing"))
+    stamp = str(int(clock.now().timestamp()) - 301)
+    headers = {
+        **JSON,
+        "X-Grafana-Alerting-Signature": grafana_signature(
+            seed.signing_secret(integration), body, stamp
+        ),
+        "X-Grafana-Alerting-Timestamp": stamp,
+    }
+    response = await client.post(f"/ingest/{key}", content=body, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/signature-expired"
+    assert await world.incidents() == []
+
+
+async def test_grafana_timestamped_request_replayed_is_answered_alike_and_changes_nothing(
+    client: httpx.AsyncClient, seed: Seed, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    integration, key = await seed.integration(team.service, kind="grafana", signing=True)
+    body = encoded(example("grafana", "firing"))
+    stamp = str(int(clock.now().timestamp()))
+    headers = {
+        **JSON,
+        "X-Grafana-Alerting-Signature": grafana_signature(
+            seed.signing_secret(integration), body, stamp
+        ),
+        "X-Grafana-Alerting-Timestamp": stamp,
+    }
+    first = await client.post(f"/ingest/{key}", content=body, headers=headers)
+    clock.advance(seconds=60)
+    replayed = await client.post(f"/ingest/{key}", content=body, headers=headers)
+    assert replayed.status_code == 202
+    assert replayed.json() == first.json()
+    assert (await world.alert("9c0b6f1e53a4d872")).count == 1
