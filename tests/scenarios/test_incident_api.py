@@ -252,10 +252,10 @@ async def test_the_timeline_tells_the_incident_story_in_order(
     integration, key = await seed.integration(
         team.service, grouping_fields=("labels.alertname",), name="Prometheus"
     )
-    labels = {"labels": {"alertname": "DiskFull"}}
-    await send(client, key, trigger("db-1/disk", **labels))
-    await send(client, key, trigger("db-1/disk", **labels))
-    await send(client, key, trigger("db-2/disk", **labels))
+    labels = {"alertname": "DiskFull"}
+    await send(client, key, trigger("db-1/disk", labels=labels))
+    await send(client, key, trigger("db-1/disk", labels=labels))
+    await send(client, key, trigger("db-2/disk", labels=labels))
     await engine.tick()
     clock.advance(minutes=5)
     await engine.tick()
