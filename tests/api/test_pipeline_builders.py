@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.builders import Seed
-from tocsin.actions import escalation_policies, integrations
+from tocsin.actions import escalation_policies, intake_lookups
+from tocsin.db.executors import OnSession
 from tocsin.domain import routing
 from tocsin.domain.access import TeamRole
 from tocsin.domain.escalation import TargetKind
@@ -34,12 +35,12 @@ async def test_integration_builder_returns_a_key_the_intake_finds(seed: Seed) ->
     )
     assert key.startswith("tik_")
     async with seed.database.transaction() as session:
-        found = await integrations.integration_for_key(session, key)
-        missing = await integrations.integration_for_key(session, key + "x")
-        rules = await integrations.routing_rules_of(session, integration.id)
+        found = await intake_lookups.integration_for_key(OnSession(session), key)
+        missing = await intake_lookups.integration_for_key(OnSession(session), key + "x")
+        rules = await intake_lookups.routing_rules(OnSession(session), integration.id)
     assert found is not None
     assert found.id == integration.id
-    assert found.grouping_fields == ["labels.alertname"]
+    assert found.grouping_fields == ("labels.alertname",)
     assert missing is None
     assert rules == []
 
@@ -55,7 +56,7 @@ async def test_routed_and_signed_integrations_from_the_builder(seed: Seed) -> No
     secret = seed.signing_secret(integration)
     assert len(signatures.decode_secret(secret)) >= signatures.SECRET_MIN_BYTES
     async with seed.database.transaction() as session:
-        rules = await integrations.routing_rules_of(session, integration.id)
+        rules = await intake_lookups.routing_rules(OnSession(session), integration.id)
     assert rules == [
         routing.Rule(eu.id, (routing.Condition("labels.region", routing.Operator.EQUALS, "eu"),))
     ]

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import inbound_events
-from tocsin.db.models.integrations import EventOutcome, Integration
+from tocsin.actions.intake_lookups import IntakeIntegration
+from tocsin.db.executors import OnSession
+from tocsin.db.models.integrations import EventOutcome
 from tocsin.db.models.services import ChangeEvent as ChangeEventRow
 from tocsin.ingest.model import ChangeEvent
 
@@ -22,7 +24,7 @@ from tocsin.ingest.model import ChangeEvent
 async def record(
     session: AsyncSession,
     *,
-    integration: Integration,
+    integration: IntakeIntegration,
     change: ChangeEvent,
     body: bytes,
     now: datetime,
@@ -44,7 +46,7 @@ async def record(
         )
     )
     await inbound_events.record(
-        session,
+        OnSession(session),
         integration=integration,
         outcome=EventOutcome.APPLIED,
         http_status=202,

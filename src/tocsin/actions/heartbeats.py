@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import alerts
+from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.db.models.integrations import HeartbeatState, Integration
 from tocsin.db.models.services import Service
 from tocsin.errors import NotFound
@@ -24,7 +25,11 @@ DEDUP_KEY = "heartbeat"
 
 
 async def ping(
-    session: AsyncSession, *, integration: Integration, now: datetime, ip_address: str | None
+    session: AsyncSession,
+    *,
+    integration: IntakeIntegration,
+    now: datetime,
+    ip_address: str | None,
 ) -> alerts.Applied | None:
     """Record a ping; returns how the missed-heartbeat alert was resolved, if it was."""
     interval = timedelta(minutes=integration.heartbeat_interval_minutes or 0)
@@ -60,7 +65,7 @@ async def ping(
     )
 
 
-async def expire(session: AsyncSession, *, integration: Integration, now: datetime) -> bool:
+async def expire(session: AsyncSession, *, integration: IntakeIntegration, now: datetime) -> bool:
     """The engine's half: a monitor whose ping is overdue is missed, and alerts."""
     missed = await session.execute(
         sa.update(Integration)
@@ -92,7 +97,7 @@ async def expire(session: AsyncSession, *, integration: Integration, now: dateti
     return True
 
 
-async def _service(session: AsyncSession, integration: Integration) -> Service:
+async def _service(session: AsyncSession, integration: IntakeIntegration) -> Service:
     service_id = integration.service_id or integration.fallback_service_id
     service = await session.get(Service, service_id) if service_id else None
     if service is None:

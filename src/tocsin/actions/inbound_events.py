@@ -5,6 +5,8 @@ Webhooks ``webhook-id``) that was already *applied* is answered with the stored 
 changes nothing. The key is recorded in the same transaction as the change it caused, so
 a request that failed (rolled back) left no key behind, and its retry is processed as new.
 Rejected requests are logged too, in a transaction of their own, for the integration's log.
+
+Constant SQL through an ``Executor``: intake writes one row per request, on its hot path.
 """
 
 from __future__ import annotations
@@ -12,15 +14,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, LiteralString
+from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from tocsin.actions.intake_lookups import IntakeIntegration
+from tocsin.db.executors import Executor
+from tocsin.db.models.integrations import EventOutcome
 
-from tocsin.db import driver
-from tocsin.db.models.integrations import EventOutcome, InboundEvent, Integration
-
-_INSERT: LiteralString = """
+_INSERT = """
     INSERT INTO inbound_event (
         integration_id, received_at, idempotency_key, outcome, http_status, detail, response, body
     )
@@ -28,6 +28,25 @@ _INSERT: LiteralString = """
         %(integration_id)s, %(received_at)s, %(idempotency_key)s, %(outcome)s, %(http_status)s,
         %(detail)s, CAST(%(response)s AS jsonb), %(body)s
     )
+"""
+
+# Retries of one event can arrive together (a sender that timed out while the first
+# attempt was still running). The key is locked until the transaction ends, so a second
+# attempt waits for the first to commit, then reads its answer instead of applying the
+# event again and failing on the unique key. Two statements, not one: a statement reads
+# from the snapshot taken when it starts, so the read must start after the wait.
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0))"
+_APPLIED = """
+    SELECT response FROM inbound_event
+    WHERE integration_id = %(integration_id)s
+      AND idempotency_key = %(idempotency_key)s
+      AND outcome = 'applied'
+"""
+
+_TOUCH = """
+    UPDATE integration SET last_event_at = %(now)s
+    WHERE id = %(integration_id)s
+      AND (last_event_at IS NULL OR last_event_at < %(now)s - %(resolution)s * interval '1 second')
 """
 
 # Bodies are kept for the integration's log; beyond this only the beginning is.
@@ -38,36 +57,23 @@ LAST_EVENT_RESOLUTION_SECONDS = 60
 
 
 async def applied_response(
-    session: AsyncSession, *, integration_id: uuid.UUID, idempotency_key: str
+    executor: Executor, *, integration_id: uuid.UUID, idempotency_key: str
 ) -> dict[str, Any] | None:
-    """The response given when this key was applied, or ``None`` if it never was.
-
-    Retries of one event can arrive together (a sender that timed out while the first
-    attempt was still running). The key is locked until this transaction ends, so a
-    second attempt waits here for the first to commit, then reads its answer instead of
-    applying the event again and failing on the unique key with a 500.
-    """
-    await session.execute(
-        sa.select(
-            sa.func.pg_advisory_xact_lock(
-                sa.func.hashtextextended(f"idempotency:{integration_id}:{idempotency_key}", 0)
-            )
-        )
+    """The response given when this key was applied, or ``None`` if it never was."""
+    await executor.rows(_LOCK, {"lock": f"idempotency:{integration_id}:{idempotency_key}"})
+    rows = await executor.rows(
+        _APPLIED, {"integration_id": integration_id, "idempotency_key": idempotency_key}
     )
-    response: dict[str, Any] | None = await session.scalar(
-        sa.select(InboundEvent.response).where(
-            InboundEvent.integration_id == integration_id,
-            InboundEvent.idempotency_key == idempotency_key,
-            InboundEvent.outcome == EventOutcome.APPLIED,
-        )
-    )
+    if not rows:
+        return None
+    response: dict[str, Any] = rows[0][0]
     return response
 
 
 async def record(
-    session: AsyncSession,
+    executor: Executor,
     *,
-    integration: Integration,
+    integration: IntakeIntegration,
     outcome: EventOutcome,
     http_status: int,
     body: bytes,
@@ -76,10 +82,7 @@ async def record(
     detail: str = "",
     response: dict[str, Any] | None = None,
 ) -> None:
-    # One constant INSERT on the raw connection: this runs for every request intake
-    # answers (see db/driver.py).
-    await driver.execute(
-        session,
+    await executor.rows(
         _INSERT,
         {
             "integration_id": integration.id,
@@ -95,15 +98,11 @@ async def record(
     seen = integration.last_event_at
     if seen is not None and (now - seen).total_seconds() < LAST_EVENT_RESOLUTION_SECONDS:
         return
-    await session.execute(
-        sa.update(Integration)
-        .where(
-            Integration.id == integration.id,
-            sa.or_(
-                Integration.last_event_at.is_(None),
-                Integration.last_event_at
-                < now - sa.func.make_interval(0, 0, 0, 0, 0, 0, LAST_EVENT_RESOLUTION_SECONDS),
-            ),
-        )
-        .values(last_event_at=now)
+    await executor.rows(
+        _TOUCH,
+        {
+            "now": now,
+            "integration_id": integration.id,
+            "resolution": LAST_EVENT_RESOLUTION_SECONDS,
+        },
     )

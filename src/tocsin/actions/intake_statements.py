@@ -108,3 +108,46 @@ OPEN_WITH_ALERT: LiteralString = """
     )
     SELECT created.id, created.number FROM created, woken
     """
+
+# Join the open incident of the same service and group key whose window has not closed:
+# lock it, count the alert on it, slide its window, add the alert and the timeline event.
+JOIN_GROUP: LiteralString = """
+    WITH joined AS (
+        SELECT id FROM incident
+        WHERE service_id = %(service_id)s
+          AND group_key = %(group_key)s
+          AND status <> 'resolved'
+          AND group_until >= %(now)s
+        ORDER BY created_at DESC
+        LIMIT 1
+        FOR UPDATE
+    ), updated AS (
+        UPDATE incident
+        SET alert_count = alert_count + 1, last_alert_at = %(now)s, group_until = %(group_until)s
+        FROM joined
+        WHERE incident.id = joined.id
+        RETURNING incident.id, incident.number, incident.team_id
+    ), alerted AS (
+        INSERT INTO alert (
+            id, integration_id, incident_id, dedup_key, status, title, description, severity,
+            source, labels, details, links, count, first_seen_at, last_seen_at, occurred_at
+        )
+        SELECT %(alert_id)s, %(integration_id)s, updated.id, %(dedup_key)s, 'firing', %(title)s,
+               %(description)s, %(severity)s, %(source)s, CAST(%(labels)s AS jsonb),
+               CAST(%(details)s AS jsonb), CAST(%(links)s AS jsonb), 1, %(now)s, %(now)s,
+               %(occurred_at)s
+        FROM updated
+    ), logged AS (
+        INSERT INTO audit_event (
+            occurred_at, actor_kind, actor_id, actor_label, action, resource_type,
+            resource_id, team_id, details, ip_address
+        )
+        SELECT %(now)s, %(actor_kind)s, %(actor_id)s, %(actor_label)s, 'alert.grouped',
+               'incident', updated.id::text, updated.team_id,
+               CAST(%(received_details)s AS jsonb), %(ip_address)s
+        FROM updated
+    )
+    SELECT id, number FROM updated
+"""
+
+LOCK: LiteralString = "SELECT pg_advisory_xact_lock(hashtextextended(%(name)s, 0))"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
 
+import psycopg
+import psycopg_pool
 import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
@@ -350,4 +352,9 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     app.add_exception_handler(sqlalchemy.exc.InterfaceError, on_database_down)
     app.add_exception_handler(ConnectionRefusedError, on_database_down)
     app.add_exception_handler(sqlalchemy.exc.DataError, on_bad_data)
+    # Intake's hot path runs on raw psycopg connections (db/session.py): the same failures
+    # arrive as psycopg's own exceptions there.
+    app.add_exception_handler(psycopg.OperationalError, on_database_down)
+    app.add_exception_handler(psycopg_pool.PoolTimeout, on_database_down)
+    app.add_exception_handler(psycopg.errors.DataError, on_bad_data)
     app.add_exception_handler(Exception, on_unexpected)

@@ -3,13 +3,20 @@
 Nothing here runs at import time: the edge (``tocsin serve``, a test fixture, a CLI command)
 builds one ``Database`` from a resolved URL and closes it when done. Sessions never commit on
 their own; the edge that opened the transaction commits it.
+
+Besides SQLAlchemy's pool, a ``Database`` has a small pool of raw psycopg connections for
+alert intake's hot path (``raw_transaction``): a SQLAlchemy async transaction costs about
+1.2 ms of CPU on its own, a raw one about 0.4 ms, and intake runs one per alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,6 +42,16 @@ class Database:
             pool_recycle=1800,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Opened on first use: processes that never take alerts (CLI commands, workers)
+        # never hold these connections.
+        self._raw = AsyncConnectionPool(
+            self.url.replace("postgresql+psycopg://", "postgresql://", 1),
+            min_size=1,
+            max_size=pool_size + max_overflow,
+            max_lifetime=1800,
+            open=False,
+        )
+        self._raw_opened = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -42,5 +59,17 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def raw_transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A raw psycopg connection in one transaction: commits when the block ends
+        normally, rolls back otherwise."""
+        if not self._raw_opened:
+            self._raw_opened = True
+            await self._raw.open()
+        async with self._raw.connection() as connection, connection.transaction():
+            yield connection
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._raw_opened:
+            await self._raw.close()

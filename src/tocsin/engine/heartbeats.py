@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tocsin.actions import heartbeats
+from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.db.models.integrations import HeartbeatState, Integration, IntegrationKind
 from tocsin.db.session import Database
 from tocsin.engine import claims
@@ -43,7 +44,9 @@ class HeartbeatModule:
             report.more = len(due) == batch_size
 
             async def expire(integration: Integration) -> bool:
-                return await heartbeats.expire(session, integration=integration, now=now)
+                return await heartbeats.expire(
+                    session, integration=IntakeIntegration.of(integration), now=now
+                )
 
             async def later(integration: Integration) -> None:
                 await session.execute(

@@ -1,6 +1,6 @@
 """The intake pipeline every route shares: from a verified, parsed body to committed changes.
 
-Order of work for one request (the HTTP route does 1-3, this module 4-7):
+Order of work for one request (the HTTP route does 1 to 3, this module 4 to 7):
 
 1. find the integration by its key (unknown or disabled: 404);
 2. check its rate limit (429 with Retry-After);
@@ -9,10 +9,14 @@ Order of work for one request (the HTTP route does 1-3, this module 4-7):
 4. an idempotency key already applied → the stored answer, nothing changes;
 5. route each alert to a service (the integration's, or the first matching rule's, or the
    fallback: an alert is never dropped);
-6. apply each alert (``actions.alerts``);
+6. apply each alert: triggers through ``actions.alert_triggers``, acknowledge and resolve
+   events through the incident actions (``actions.alerts``);
 7. log the event with its answer, in the same transaction.
 
 The route's transaction commits before it answers, so a 2xx means the change is durable.
+Requests made only of triggers (nearly all traffic) run on a raw psycopg connection
+(``Database.raw_transaction``); a request that acknowledges or resolves needs the ORM's
+incident actions and runs in a session (``needs_session``).
 """
 
 from __future__ import annotations
@@ -25,13 +29,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import alerts, inbound_events
-from tocsin.actions.integrations import routing_rules_of
-from tocsin.db.models.integrations import EventOutcome, Integration
-from tocsin.db.models.services import Service
+from tocsin.actions import alert_triggers, alerts, inbound_events, intake_lookups
+from tocsin.actions.intake_lookups import IntakeIntegration, ServiceRef
+from tocsin.db.executors import Executor
+from tocsin.db.models.integrations import EventOutcome
 from tocsin.domain import routing
-from tocsin.errors import NotFound
-from tocsin.ingest.model import InboundAlert
+from tocsin.ingest.model import AlertAction, InboundAlert
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,16 @@ class Receipt:
     replayed: dict[str, Any] | None = None
 
 
+def needs_session(inbound: Sequence[InboundAlert]) -> bool:
+    """Whether applying ``inbound`` needs the ORM incident actions (not only triggers)."""
+    return any(alert.action is not AlertAction.TRIGGER for alert in inbound)
+
+
 async def receive(
-    session: AsyncSession,
+    executor: Executor,
     *,
-    integration: Integration,
+    session: AsyncSession | None,
+    integration: IntakeIntegration,
     inbound: Sequence[InboundAlert],
     body: bytes,
     idempotency_key: str | None,
@@ -54,52 +63,62 @@ async def receive(
     respond: Callable[[Receipt], dict[str, Any]],
 ) -> tuple[Receipt, dict[str, Any]]:
     """Apply ``inbound`` for ``integration``; returns the receipt and the response body
-    (``respond`` turns the results into the source's own response shape)."""
+    (``respond`` turns the results into the source's own response shape). ``session`` is
+    the transaction ``executor`` runs in when it is a session's, else ``None``."""
     if idempotency_key:
         stored = await inbound_events.applied_response(
-            session, integration_id=integration.id, idempotency_key=idempotency_key
+            executor, integration_id=integration.id, idempotency_key=idempotency_key
         )
         if stored is not None:
             return Receipt((), replayed=stored), stored
     actor = alerts.integration_actor(integration, ip_address)
     rules: list[routing.Rule] | None = None
-    services: dict[uuid.UUID, Service] = {}
-    results: list[alerts.Applied] = []
+    services: dict[uuid.UUID, ServiceRef] = {}
 
-    def loader(service_id: uuid.UUID) -> alerts.ServiceLoader:
-        async def load() -> Service:
+    def loader(service_id: uuid.UUID) -> alert_triggers.ServiceLoader:
+        async def load() -> ServiceRef:
             if service_id not in services:
-                service = await session.get(Service, service_id)
-                if service is None:
-                    raise NotFound("service", service_id)
-                services[service_id] = service
+                services[service_id] = await intake_lookups.service_ref(executor, service_id)
             return services[service_id]
 
         return load
 
+    results: list[alerts.Applied] = []
     for alert in inbound:
+        routed = None
         if integration.service_id is not None:
-            service_id, rule_position = integration.service_id, None
+            service_id = integration.service_id
         else:
             if rules is None:
-                rules = await routing_rules_of(session, integration.id)
+                rules = await intake_lookups.routing_rules(executor, integration.id)
             assert integration.fallback_service_id is not None  # CHECK service_or_fallback
-            service_id, rule_position = routing.route(alert, rules, integration.fallback_service_id)
-        results.append(
-            await alerts.apply(
+            service_id, position = routing.route(alert, rules, integration.fallback_service_id)
+            routed = f"rule {position}" if position else "fallback service"
+        if alert.action is AlertAction.TRIGGER:
+            applied = await alert_triggers.trigger(
+                executor,
+                source=alerts.source_of(integration, routed),
+                alert=alert,
+                service=loader(service_id),
+                actor=actor,
+                now=now,
+            )
+        else:
+            assert session is not None, "needs_session() said this request needs a session"
+            applied = await alerts.apply(
                 session,
                 integration=integration,
                 alert=alert,
                 service=loader(service_id),
                 actor=actor,
                 now=now,
-                routed_by_rule=rule_position,
+                routed=routed,
             )
-        )
+        results.append(applied)
     receipt = Receipt(tuple(results))
     response = respond(receipt)
     await inbound_events.record(
-        session,
+        executor,
         integration=integration,
         outcome=EventOutcome.APPLIED,
         http_status=http_status,

@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import change_events
-from tocsin.api.deps import DbSession, Now, client_ip
-from tocsin.api.intake import find_integration, idempotency_key
+from tocsin.actions.intake_lookups import IntakeIntegration
+from tocsin.api.context import context_of
+from tocsin.api.deps import Now
+from tocsin.api.intake import apply, find_integration, intake_transaction
 from tocsin.api.schemas.intake import IngestBody, PagerDutyAccepted, PagerDutyError
-from tocsin.db.models.integrations import Integration
+from tocsin.db.executors import Executor
 from tocsin.errors import NotFound, RateLimited
 from tocsin.ingest import pipeline
 from tocsin.ingest.errors import MalformedPayload
@@ -53,28 +54,26 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_RESPONSES,
     openapi_extra=IngestBody.openapi_extra(),
 )
-async def enqueue(request: Request, session: DbSession, now: Now) -> JSONResponse:
+async def enqueue(request: Request, now: Now) -> JSONResponse:
     """Trigger, acknowledge or resolve an alert, exactly as PagerDuty's Events API v2."""
     body = await request.body()
     try:
         event = FORMAT.parse(body, request.headers)
     except MalformedPayload as error:
         return _invalid([item.message for item in error.errors])
-    integration = await _integration(session, event.event.routing_key, request, now)
-    if isinstance(integration, JSONResponse):
-        return integration
-    inbound = FORMAT.to_alerts(event, received_at=now)
-    _, response = await pipeline.receive(
-        session,
-        integration=integration,
-        inbound=inbound,
-        body=body,
-        idempotency_key=idempotency_key(request.headers),
-        ip_address=client_ip(request),
-        now=now,
-        http_status=202,
-        respond=_accepted,
-    )
+    async with intake_transaction(request) as executor:
+        integration = await _integration(executor, event.event.routing_key, request, now)
+        if isinstance(integration, JSONResponse):
+            return integration
+        response = await apply(
+            request,
+            executor,
+            integration=integration,
+            inbound=FORMAT.to_alerts(event, received_at=now),
+            body=body,
+            now=now,
+            respond=_accepted,
+        )
     return JSONResponse(response, status_code=202)
 
 
@@ -85,31 +84,35 @@ async def enqueue(request: Request, session: DbSession, now: Now) -> JSONRespons
     responses=_RESPONSES,
     openapi_extra=IngestBody.openapi_extra(),
 )
-async def change_enqueue(request: Request, session: DbSession, now: Now) -> JSONResponse:
+async def change_enqueue(request: Request, now: Now) -> JSONResponse:
     """Record a change event (a deploy, a config push) on the integration's service."""
     body = await request.body()
     try:
         change = FORMAT.parse_change(body, request.headers)
     except MalformedPayload as error:
         return _invalid([item.message for item in error.errors])
-    integration = await _integration(session, change.routing_key, request, now)
+    async with intake_transaction(request) as executor:
+        integration = await _integration(executor, change.routing_key, request, now)
     if isinstance(integration, JSONResponse):
         return integration
-    await change_events.record(
-        session,
-        integration=integration,
-        change=FORMAT.to_change_event(change, received_at=now),
-        body=body,
-        now=now,
-    )
+    async with context_of(request).database.transaction() as session:
+        await change_events.record(
+            session,
+            integration=integration,
+            change=FORMAT.to_change_event(change, received_at=now),
+            body=body,
+            now=now,
+        )
     return JSONResponse({"status": "success", "message": "Change event processed"}, status_code=202)
 
 
 async def _integration(
-    session: AsyncSession, routing_key: str, request: Request, now: Now
-) -> Integration | JSONResponse:
+    executor: Executor, routing_key: str, request: Request, now: Now
+) -> IntakeIntegration | JSONResponse:
     try:
-        return await find_integration(session, routing_key, request, now, verifies_signatures=False)
+        return await find_integration(
+            executor, routing_key, request, now, verifies_signatures=False
+        )
     except NotFound:
         return _invalid([INVALID_ROUTING_KEY])
     except RateLimited as limited:
