@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.actions.actors import Actor
 from tocsin.db import keyset
 from tocsin.db.models.audit import AuditEvent
+from tocsin.db.models.deliveries import Delivery
 from tocsin.db.models.incidents import Alert, Incident, Page
 from tocsin.domain.access import Action, authorize
-from tocsin.domain.incidents import IncidentStatus, Urgency
+from tocsin.domain.incidents import OPEN, IncidentStatus, Urgency
 from tocsin.errors import NotFound
 
 
@@ -112,5 +113,30 @@ async def timeline_of(session: AsyncSession, incident_id: uuid.UUID) -> list[Aud
         sa.select(AuditEvent)
         .where(AuditEvent.resource_type == "incident", AuditEvent.resource_id == str(incident_id))
         .order_by(AuditEvent.id)
+    )
+    return list(rows.all())
+
+
+async def deliveries_of(session: AsyncSession, incident_id: uuid.UUID) -> list[Delivery]:
+    """Every message sent (or tried) about the incident, oldest first."""
+    rows = await session.scalars(
+        sa.select(Delivery)
+        .where(Delivery.incident_id == incident_id)
+        .order_by(Delivery.created_at, Delivery.kind, Delivery.id)
+    )
+    return list(rows.all())
+
+
+async def open_paged_to(
+    session: AsyncSession, *, actor: Actor, user_id: uuid.UUID, limit: int = 50
+) -> list[Incident]:
+    """Open incidents that paged ``user_id`` at least once, newest first."""
+    authorize(actor.principal, Action.READ_INCIDENTS)
+    paged = sa.select(Page.incident_id).where(Page.user_id == user_id)
+    rows = await session.scalars(
+        sa.select(Incident)
+        .where(Incident.id.in_(paged), Incident.status.in_(OPEN))
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+        .limit(limit)
     )
     return list(rows.all())

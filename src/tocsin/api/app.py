@@ -52,12 +52,14 @@ from tocsin.web.routes import (
     admin_users,
     auth,
     home,
+    incident_actions,
     magic_links,
     notification_settings,
     outbox,
     profile,
     verify,
 )
+from tocsin.web.routes import incidents as incident_pages
 from tocsin.web.routes import teams as team_pages
 
 DESCRIPTION = """\
@@ -124,6 +126,8 @@ def create_app(
     for page_router in (
         auth.router,
         home.router,
+        incident_pages.router,
+        incident_actions.router,
         profile.router,
         team_pages.router,
         admin_users.router,

@@ -25,8 +25,10 @@ from tocsin.api.deps import DbSession, Now, client_ip
 from tocsin.db.models.users import User
 from tocsin.domain.access import Action, is_allowed
 from tocsin.errors import CsrfFailed
+from tocsin.web import formatting
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+formatting.install(TEMPLATES.env)
 STATIC_DIR = Path(__file__).parent / "static"
 
 

@@ -1,0 +1,96 @@
+"""How pages show instants and durations: in the viewer's own time zone, naming it.
+
+Instants are stored in UTC; a person reading a timeline at 3 a.m. wants their own clock,
+and a zone abbreviation beside it so that a screenshot pasted into a chat is unambiguous.
+The filters read the viewer (``me``) from the template context, so templates write
+``{{ incident.created_at | local }}`` and never pass a zone around.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from tocsin.domain.schedules import localtime
+from tocsin.errors import InvalidInput
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(instant: datetime | None, zone: str | None, *, seconds: bool = False) -> str:
+    """``Mon 5 Jan 2026 10:00 CET`` (with ``:05`` seconds for timelines); ``—`` for none."""
+    if instant is None:
+        return "—"
+    local = instant.astimezone(zone_of(zone))
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b %Y} {clock} {local.tzname()}"
+
+
+def duration(value: timedelta | float | int | None) -> str:
+    """``2 d 3 h``, ``3 h 5 min``, ``4 min 10 s``: the two largest units, for reading."""
+    if value is None:
+        return "—"
+    total = int(value.total_seconds() if isinstance(value, timedelta) else value)
+    days, rest = divmod(max(total, 0), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    shown = [f"{amount} {unit}" for amount, unit in parts if amount][:2]
+    return " ".join(shown) or "0 s"
+
+
+def parse_local(text: str | None, zone: str, field: str) -> datetime:
+    """An instant from an ``<input type="datetime-local">`` read in ``zone``, by the rules
+    schedules use (a skipped time moves forward by the gap, a repeated one is the first)."""
+    try:
+        wall = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InvalidInput(field, "give a date and time, such as 2026-03-02T09:00") from None
+    if wall.tzinfo is not None:
+        return wall
+    return localtime.resolve(wall, zone_of(zone))
+
+
+def web_link(href: object) -> str | None:
+    """``href`` if it is an http(s) URL, else ``None``: alert payloads come from outside,
+    and a ``javascript:`` link would run in the responder's session when clicked."""
+    if not isinstance(href, str):
+        return None
+    scheme = urlsplit(href.strip()).scheme.lower()
+    return href.strip() if scheme in ("http", "https") else None
+
+
+def viewer_zone(context: Context) -> str:
+    me: Any = context.get("me")
+    zone = getattr(me, "time_zone", None)
+    return zone if isinstance(zone, str) else "UTC"
+
+
+@pass_context
+def _local(context: Context, instant: datetime | None, seconds: bool = False) -> str:
+    return local_time(instant, viewer_zone(context), seconds=seconds)
+
+
+@pass_context
+def _local_input(context: Context, instant: datetime | None) -> str:
+    """The value of an ``<input type="datetime-local">`` in the viewer's zone."""
+    if instant is None:
+        return ""
+    return f"{instant.astimezone(zone_of(viewer_zone(context))):%Y-%m-%dT%H:%M}"
+
+
+def install(environment: Environment) -> None:
+    environment.filters["local"] = _local
+    environment.filters["local_input"] = _local_input
+    environment.filters["duration"] = duration
+    environment.filters["web_link"] = web_link
