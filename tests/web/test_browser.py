@@ -1,7 +1,9 @@
 """A real browser (Debian's Chromium, driven by Playwright) signs in and administers.
 
 The newcomer's path: open the one-time login link, confirm, set a password, sign out, sign
-in with it, then create a team and add a member, all through the pages.
+in with it, then create a team and add a member, all through the pages. The responder's
+path: an alert arrives at the intake, the incident is on /incidents, the responder opens it
+and acknowledges it, and the page says who acknowledged it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -94,3 +97,75 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
     row = page.get_by_role("row", name=re.compile("Bob Builder"))
     expect(row.get_by_label("Role of Bob Builder")).to_have_value("observer")
     page.close()
+
+
+def test_an_alert_becomes_an_incident_that_a_responder_acknowledges(
+    server: LiveServer, browser: Browser
+) -> None:
+    created = server.cli("users", "create", "rita@example.com", "--name", "Rita Responder")
+    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
+    rita_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
+    assert link, created.stdout
+    assert rita_id, created.stdout
+    key = _setup_key(server)
+    integration_key = _service_paging(server, key, rita_id.group(1))
+    sent = httpx.post(
+        f"{server.base_url}/ingest/{integration_key}",
+        json={"title": "Checkout error rate above 5%", "dedup_key": "checkout-5xx"},
+        timeout=10,
+    )
+    assert sent.status_code == 202, sent.text
+
+    page: Page = browser.new_page()
+    page.goto(link.group(1))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/profile"))
+    page.get_by_role("link", name="Incidents").click()
+    page.get_by_role("link", name="Checkout error rate above 5%").click()
+    expect(page.get_by_role("heading", name=re.compile("Checkout error rate"))).to_be_visible()
+    # The engine inside `tocsin serve` pages Rita at once; the page shows it once reloaded.
+    expect(page.locator("#incident-state")).to_contain_text("Triggered at")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#incident-state")).to_contain_text("Acknowledged by Rita Responder at")
+    expect(page.get_by_role("status")).to_have_text("Acknowledged: escalation stopped.")
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    expect(page.locator("ol.timeline")).to_contain_text("Rita Responder acknowledged the incident")
+    page.close()
+
+
+def _setup_key(server: LiveServer) -> str:
+    scopes = ("users:read", "teams:write", "policies:write", "services:write")
+    args = [arg for scope in (*scopes, "integrations:write") for arg in ("--scope", scope)]
+    issued = server.cli("api-keys", "create", "--name", "browser test setup", *args)
+    return issued.stdout.strip().splitlines()[-1]
+
+
+def _service_paging(server: LiveServer, api_key: str, user_id: str) -> str:
+    """A team, a policy paging ``user_id`` and a service with a generic integration;
+    returns the integration key."""
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+    ) as api:
+
+        def post(path: str, body: dict[str, object]) -> dict[str, object]:
+            response = api.post(path, json=body)
+            assert response.status_code in (200, 201), response.text
+            result: dict[str, object] = response.json()
+            return result
+
+        team = post("/api/v1/teams", {"name": "Checkout"})
+        post(f"/api/v1/teams/{team['id']}/members", {"user_id": user_id, "role": "responder"})
+        level = {"delay_minutes": 5, "targets": [{"kind": "user", "id": user_id}]}
+        policy = post(
+            "/api/v1/escalation-policies",
+            {"team_id": team["id"], "name": "Checkout on call", "levels": [level]},
+        )
+        service = post(
+            "/api/v1/services",
+            {"team_id": team["id"], "name": "checkout", "escalation_policy_id": policy["id"]},
+        )
+        integration = post(
+            "/api/v1/integrations",
+            {"name": "checkout alerts", "kind": "generic", "service_id": service["id"]},
+        )
+        return str(integration["key"])
