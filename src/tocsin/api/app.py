@@ -54,12 +54,18 @@ from tocsin.web.routes import (
     home,
     incident_actions,
     magic_links,
+    maintenance,
     notification_settings,
     outbox,
     profile,
+    schedule_changes,
     verify,
 )
+from tocsin.web.routes import escalation_policies as policy_pages
 from tocsin.web.routes import incidents as incident_pages
+from tocsin.web.routes import integrations as integration_pages
+from tocsin.web.routes import schedules as schedule_pages
+from tocsin.web.routes import services as service_pages
 from tocsin.web.routes import teams as team_pages
 
 DESCRIPTION = """\
@@ -128,6 +134,12 @@ def create_app(
         home.router,
         incident_pages.router,
         incident_actions.router,
+        service_pages.router,
+        maintenance.router,
+        integration_pages.router,
+        policy_pages.router,
+        schedule_pages.router,
+        schedule_changes.router,
         profile.router,
         team_pages.router,
         admin_users.router,

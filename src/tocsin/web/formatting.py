@@ -36,6 +36,13 @@ def local_time(instant: datetime | None, zone: str | None, *, seconds: bool = Fa
     return f"{local:%a} {local.day} {local:%b %Y} {clock} {local.tzname()}"
 
 
+def wall_time(local: datetime | None) -> str:
+    """A wall-clock reading with no zone of its own (a layer's handoff time)."""
+    if local is None:
+        return "—"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
 def duration(value: timedelta | float | int | None) -> str:
     """``2 d 3 h``, ``3 h 5 min``, ``4 min 10 s``: the two largest units, for reading."""
     if value is None:
@@ -93,4 +100,5 @@ def install(environment: Environment) -> None:
     environment.filters["local"] = _local
     environment.filters["local_input"] = _local_input
     environment.filters["duration"] = duration
+    environment.filters["wall"] = wall_time
     environment.filters["web_link"] = web_link

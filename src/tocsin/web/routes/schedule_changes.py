@@ -1,0 +1,144 @@
+"""Changing a schedule from its page: adding and removing layers (team admins), and
+adding and removing overrides (responders; removing another's takes a team admin).
+
+A layer's start is a wall-clock time in the schedule's zone, as the rotation reads it; an
+override's start and end are the viewer's wall-clock times, as people say them ("I'll
+cover from 18:00 tonight"), and become instants here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.actions import oncall, overrides, schedules
+from tocsin.api.deps import DbSession, Now
+from tocsin.db.models.schedules import ScheduleOverride
+from tocsin.domain.schedules.rotations import LengthUnit, RotationLength
+from tocsin.errors import InvalidInput
+from tocsin.web import forms
+from tocsin.web.formatting import parse_local
+from tocsin.web.forms import Refused
+from tocsin.web.pages import PageActor, redirect, require_csrf
+from tocsin.web.routes.schedules import schedule_page
+
+router = APIRouter(prefix="/schedules/{schedule_id}", include_in_schema=False)
+
+
+@router.post("/layers")
+async def add_layer(
+    schedule_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> oncall.LoadedSchedule:
+        try:
+            start = datetime.fromisoformat(forms.text(form, "start")).replace(tzinfo=None)
+        except ValueError:
+            raise InvalidInput(
+                "start", "give the first handoff, such as 2026-03-02T09:00"
+            ) from None
+        unit = forms.text(form, "unit")
+        if unit not in set(LengthUnit):
+            raise InvalidInput("unit", "choose hours or days")
+        count = forms.optional_int(form, "count")
+        try:
+            length = RotationLength(LengthUnit(unit), 1 if count is None else count)
+        except ValueError as wrong:
+            raise InvalidInput("count", str(wrong)) from None
+        participants = _participants(form)
+        return await schedules.add_layer(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            spec=schedules.LayerSpec(
+                name=forms.text(form, "name"),
+                start=start,
+                length=length,
+                participants=participants,
+            ),
+            now=now,
+        )
+
+    added = await forms.attempt(session, act)
+    if isinstance(added, Refused):
+        return await schedule_page(
+            request, session, now, signed_in, schedule_id, error=added.message
+        )
+    return redirect(f"/schedules/{schedule_id}", notice="Layer added on top.")
+
+
+@router.post("/layers/{layer_id}/delete")
+async def delete_layer(
+    schedule_id: uuid.UUID,
+    layer_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    signed_in: PageActor,
+) -> Response:
+    await require_csrf(request, signed_in)
+    await schedules.delete_layer(
+        session, actor=signed_in.actor, schedule_id=schedule_id, layer_id=layer_id, now=now
+    )
+    return redirect(f"/schedules/{schedule_id}", notice="Layer removed.")
+
+
+@router.post("/overrides")
+async def add_override(
+    schedule_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    zone = signed_in.user.time_zone
+
+    async def act() -> ScheduleOverride:
+        return await overrides.create_override(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            user_id=forms.required_uuid(form, "user_id"),
+            starts_at=parse_local(form.get("starts_at"), zone, "starts_at"),
+            ends_at=parse_local(form.get("ends_at"), zone, "ends_at"),
+            replaces_user_id=forms.optional_uuid(form, "replaces_user_id"),
+            reason=forms.text(form, "reason"),
+            now=now,
+        )
+
+    added = await forms.attempt(session, act)
+    if isinstance(added, Refused):
+        return await schedule_page(
+            request, session, now, signed_in, schedule_id, error=added.message
+        )
+    return redirect(f"/schedules/{schedule_id}", notice="Override added.")
+
+
+@router.post("/overrides/{override_id}/delete")
+async def delete_override(
+    schedule_id: uuid.UUID,
+    override_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    signed_in: PageActor,
+) -> Response:
+    await require_csrf(request, signed_in)
+    await overrides.delete_override(
+        session, actor=signed_in.actor, schedule_id=schedule_id, override_id=override_id, now=now
+    )
+    return redirect(f"/schedules/{schedule_id}", notice="Override removed.")
+
+
+def _participants(form: dict[str, str]) -> tuple[uuid.UUID, ...]:
+    """The rotation's people in slot order (``participant-0``, ``participant-1``, …)."""
+    slots: list[tuple[int, str]] = []
+    for key, value in form.items():
+        prefix, _, number = key.partition("participant-")
+        if not prefix and number.isdigit() and value.strip():
+            slots.append((int(number), value.strip()))
+    try:
+        return tuple(uuid.UUID(value) for _, value in sorted(slots))
+    except ValueError:
+        raise InvalidInput("participants", "choose people from the list") from None
