@@ -7,30 +7,28 @@ acknowledgement, another engine), the step is not applied and nothing is paged. 
 carry the token of the step that wrote them and are unique per (incident, token, user), so
 a step can never page the same person twice.
 
-Targets are resolved at the moment the step fires: a user (if still active), whoever a
-schedule has on call at that instant, or every active admin and responder of a team. A
-target that yields nobody is written on the timeline; a level that pages nobody at all
-does not wait its delay, the next level is due at once.
+Targets are resolved at the moment the step fires (``escalation_targets``). A target that
+yields nobody is written on the timeline; a level that pages nobody at all does not wait
+its delay, the next level is due at once. A step is one statement
+(``escalation_statements.STEP``).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalation_policies, oncall, policy_snapshots
+from tocsin.actions import audit, escalation_policies, escalation_statements, policy_snapshots
 from tocsin.actions.actors import Actor, system_actor
-from tocsin.db.models.incidents import Incident, Page
-from tocsin.db.models.schedules import Schedule
-from tocsin.db.models.teams import Team, TeamMembership
-from tocsin.db.models.users import User
+from tocsin.actions.escalation_targets import TargetResolver
+from tocsin.db import driver
+from tocsin.db.models.incidents import Incident
 from tocsin.domain import escalation
-from tocsin.domain.access import TeamRole
 from tocsin.domain.incidents import IncidentStatus
 
 ENGINE = system_actor("escalation engine")
@@ -77,12 +75,6 @@ async def state_of(session: AsyncSession, incident: Incident) -> EscalationState
     )
 
 
-@dataclass(frozen=True)
-class Recipient:
-    user_id: uuid.UUID
-    reason: str
-
-
 async def advance(
     session: AsyncSession,
     state: EscalationState,
@@ -91,9 +83,12 @@ async def advance(
     step: escalation.Step | None = None,
     actor: Actor = ENGINE,
     cause: str | None = None,
+    targets: TargetResolver | None = None,
 ) -> bool:
     """Apply ``step`` (default: the policy's next one) and every following step that pages
-    nobody. Returns False when the incident's escalation changed meanwhile (nothing done)."""
+    nobody. Returns False when the incident's escalation changed meanwhile (nothing done).
+    ``targets`` shares target answers across one engine tick."""
+    targets = targets or TargetResolver(now)
     if not state.policy.levels:
         return await _nobody_to_page(session, state, now=now, actor=actor)
     current = state
@@ -103,33 +98,48 @@ async def advance(
     for _ in range(escalation.MAX_LEVELS * (escalation.MAX_REPEATS + 1) + 1):
         if isinstance(pending, escalation.Exhausted):
             return await _exhaust(session, current, now=now, actor=actor)
-        recipients, notes = await _recipients(
-            session, pending.targets, team_id=current.team_id, now=now
-        )
+        recipients, notes = await targets.recipients(session, pending.targets)
         token = current.token + 1
         next_due = pending.next_due(now, paged_anyone=bool(recipients))
-        if not await _move(session, current, pending, token=token, next_due=next_due, now=now):
+        details = {
+            "level": pending.level,
+            "loop": pending.loop,
+            "paged": [{"user_id": str(r.user_id), "reason": r.reason} for r in recipients],
+            "notes": notes,
+            "next_escalation_at": next_due.isoformat(),
+            **({"cause": cause} if cause else {}),
+        }
+        moved, _, _ = (
+            await driver.execute(
+                session,
+                escalation_statements.STEP,
+                {
+                    "incident_id": current.incident_id,
+                    "expected_token": current.token,
+                    "token": token,
+                    "level": pending.level,
+                    "loop": pending.loop,
+                    "next_due": next_due,
+                    "now": now,
+                    "recipients": json.dumps(
+                        [{"user_id": str(r.user_id), "reason": r.reason} for r in recipients]
+                    ),
+                    "action": "incident.escalated"
+                    if pending.level > 1 or pending.loop > 0
+                    else "incident.paged",
+                    "details": json.dumps(details),
+                    "actor_kind": actor.principal.kind.value,
+                    "actor_id": actor.principal.id,
+                    "actor_label": actor.principal.label[:320],
+                    "ip_address": actor.ip_address,
+                    "user_agent": (actor.user_agent or "")[:512] or None,
+                    # Pages are the dispatcher's queue: wake the engines when they commit.
+                    "wake": bool(recipients),
+                },
+            )
+        )[0]
+        if not moved:
             return False
-        await _write_pages(session, current.incident_id, pending, token, recipients, now)
-        await audit.record(
-            session,
-            actor=actor,
-            action="incident.escalated"
-            if pending.level > 1 or pending.loop > 0
-            else "incident.paged",
-            resource_type="incident",
-            resource_id=current.incident_id,
-            team_id=current.team_id,
-            now=now,
-            details={
-                "level": pending.level,
-                "loop": pending.loop,
-                "paged": [{"user_id": str(r.user_id), "reason": r.reason} for r in recipients],
-                "notes": notes,
-                "next_escalation_at": next_due.isoformat(),
-                **({"cause": cause} if cause else {}),
-            },
-        )
         if recipients:
             return True
         current = EscalationState(
@@ -144,34 +154,6 @@ async def advance(
     raise AssertionError("escalation did not terminate")  # unreachable: see the bound above
 
 
-async def _move(
-    session: AsyncSession,
-    state: EscalationState,
-    step: escalation.PageLevel,
-    *,
-    token: int,
-    next_due: datetime,
-    now: datetime,
-) -> bool:
-    moved = await session.execute(
-        sa.update(Incident)
-        .where(
-            Incident.id == state.incident_id,
-            Incident.escalation_token == state.token,
-            Incident.status == IncidentStatus.TRIGGERED,
-        )
-        .values(
-            escalation_level=step.level,
-            escalation_loop=step.loop,
-            escalation_token=token,
-            next_escalation_at=next_due,
-            escalation_exhausted_at=None,
-            updated_at=now,
-        )
-    )
-    return bool(moved.rowcount)  # type: ignore[attr-defined]
-
-
 async def _nobody_to_page(
     session: AsyncSession, state: EscalationState, *, now: datetime, actor: Actor
 ) -> bool:
@@ -183,6 +165,7 @@ async def _nobody_to_page(
             Incident.status == IncidentStatus.TRIGGERED,
         )
         .values(escalation_token=state.token + 1, next_escalation_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     if not stopped.rowcount:  # type: ignore[attr-defined]
         return False
@@ -215,6 +198,7 @@ async def _exhaust(
             escalation_exhausted_at=now,
             updated_at=now,
         )
+        .execution_options(synchronize_session=False)
     )
     if not moved.rowcount:  # type: ignore[attr-defined]
         return False
@@ -233,106 +217,6 @@ async def _exhaust(
         },
     )
     return True
-
-
-async def _write_pages(
-    session: AsyncSession,
-    incident_id: uuid.UUID,
-    step: escalation.PageLevel,
-    token: int,
-    recipients: list[Recipient],
-    now: datetime,
-) -> None:
-    if not recipients:
-        return
-    await session.execute(
-        insert(Page)
-        .values(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "incident_id": incident_id,
-                    "user_id": recipient.user_id,
-                    "level": step.level,
-                    "loop": step.loop,
-                    "step_token": token,
-                    "reason": recipient.reason[:500],
-                    "created_at": now,
-                }
-                for recipient in recipients
-            ]
-        )
-        .on_conflict_do_nothing(constraint="uq_page_incident_id_step_token_user_id")
-    )
-
-
-async def _recipients(
-    session: AsyncSession,
-    targets: tuple[escalation.Target, ...],
-    *,
-    team_id: uuid.UUID,
-    now: datetime,
-) -> tuple[list[Recipient], list[str]]:
-    """Who ``targets`` page at ``now``, each person once, and notes for the timeline."""
-    found: dict[uuid.UUID, Recipient] = {}
-    notes: list[str] = []
-    for target in targets:
-        people, note = await _resolve(session, target, now=now)
-        if note:
-            notes.append(note)
-        for user_id, reason in people:
-            found.setdefault(user_id, Recipient(user_id, reason))
-    if not found:
-        notes.append("nobody was paged at this level")
-    return list(found.values()), notes
-
-
-async def _resolve(
-    session: AsyncSession, target: escalation.Target, *, now: datetime
-) -> tuple[list[tuple[uuid.UUID, str]], str | None]:
-    if target.kind is escalation.TargetKind.USER:
-        user = await session.get(User, target.id)
-        if user is None or not user.is_active:
-            return [], f"user {user.email if user else target.id} is deactivated and was not paged"
-        return [(user.id, f"named in the escalation policy ({user.name})")], None
-    if target.kind is escalation.TargetKind.SCHEDULE:
-        schedule = await session.get(Schedule, target.id)
-        name = schedule.name if schedule else str(target.id)
-        on_call = await oncall.on_call_users(session, schedule_id=target.id, at=now)
-        active = await _active(session, on_call)
-        if not active:
-            return [], f"nobody is on call on schedule {name}"
-        return [(user_id, f"on call on schedule {name}") for user_id in active], None
-    team = await session.get(Team, target.id)
-    team_name = team.name if team else str(target.id)
-    members = (
-        await session.scalars(
-            sa.select(User.id)
-            .join(TeamMembership, TeamMembership.user_id == User.id)
-            .where(
-                TeamMembership.team_id == target.id,
-                TeamMembership.role.in_([TeamRole.RESPONDER, TeamRole.ADMIN]),
-                User.is_active.is_(True),
-            )
-            .order_by(User.name, User.id)
-        )
-    ).all()
-    if not members:
-        return [], f"team {team_name} has no active responders"
-    return [(user_id, f"responder on team {team_name}") for user_id in members], None
-
-
-async def _active(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    if not user_ids:
-        return []
-    active = set(
-        (
-            await session.scalars(
-                sa.select(User.id).where(User.id.in_(user_ids), User.is_active.is_(True))
-            )
-        ).all()
-    )
-    return [user_id for user_id in user_ids if user_id in active]
 
 
 async def wake_engine(session: AsyncSession) -> None:

@@ -47,6 +47,7 @@ async def ping(
             heartbeat_expires_at=now + interval,
             last_event_at=now,
         )
+        .execution_options(synchronize_session=False)
     )
     if state is not HeartbeatState.MISSED:
         return None
@@ -75,6 +76,7 @@ async def expire(session: AsyncSession, *, integration: IntakeIntegration, now: 
             Integration.heartbeat_expires_at <= now,
         )
         .values(heartbeat_state=HeartbeatState.MISSED)
+        .execution_options(synchronize_session=False)
     )
     if not missed.rowcount:  # type: ignore[attr-defined]
         return False

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import audit, escalations, maintenance
+from tocsin.actions.escalation_targets import TargetResolver
 from tocsin.db.models.incidents import Incident
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
@@ -49,6 +50,7 @@ class EscalationModule:
             report.claimed = len(due)
             report.more = len(due) == batch_size
             holds: dict[object, datetime | None] = {}
+            targets = TargetResolver(now)
 
             async def step(incident: Incident) -> bool:
                 assert incident.next_escalation_at is not None
@@ -64,13 +66,14 @@ class EscalationModule:
                     (now - incident.next_escalation_at).total_seconds()
                 )
                 state = await escalations.state_of(session, incident)
-                return await escalations.advance(session, state, now=now)
+                return await escalations.advance(session, state, now=now, targets=targets)
 
             async def later(incident: Incident) -> None:
                 await session.execute(
                     sa.update(Incident)
                     .where(Incident.id == incident.id, Incident.status == IncidentStatus.TRIGGERED)
                     .values(next_escalation_at=now + RETRY_AFTER_FAILURE)
+                    .execution_options(synchronize_session=False)
                 )
 
             await apply_each(session, due, step, report, on_failure=later)
@@ -94,6 +97,7 @@ async def _hold(session: AsyncSession, incident: Incident, until: datetime, now:
             Incident.status == IncidentStatus.TRIGGERED,
         )
         .values(next_escalation_at=until, held_until=until, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     if not held.rowcount:  # type: ignore[attr-defined]
         return False

@@ -53,6 +53,7 @@ class HeartbeatModule:
                     sa.update(Integration)
                     .where(Integration.id == integration.id)
                     .values(heartbeat_expires_at=now + RETRY_AFTER_FAILURE)
+                    .execution_options(synchronize_session=False)
                 )
 
             await apply_each(session, due, expire, report, on_failure=later)

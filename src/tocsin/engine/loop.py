@@ -1,7 +1,11 @@
-"""The engine loop: run every module, in a fixed order, whenever there may be work.
+"""The engine loop: run every module whenever there may be work.
+
+Each module runs in a lane of its own (``run``), so a busy module (a burst of mail to
+send) never delays another's timers (the next escalation step). ``tick`` runs every module
+once, in a fixed order: that is what tests call, with a frozen clock.
 
 Work is found three ways: a NOTIFY on ``tocsin_engine`` (sent by any transaction that
-creates due work, delivered when it commits), the earliest due time any module reports
+creates due work, delivered when it commits), the earliest due time the module reports
 (so timers fire on time), and a poll every few seconds as a fallback (for a lost listen
 connection, or a clock that jumped). Each module runs with a timeout, its failures are
 isolated, logged and counted, and serialization failures or deadlocks (SQLSTATE 40001,
@@ -79,7 +83,7 @@ class Engine:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.module_timeout = module_timeout
-        self._wake = asyncio.Event()
+        self._wakes: list[asyncio.Event] = []
 
     async def tick(self) -> list[TickReport]:
         """Run every module once, at the clock's current time."""
@@ -87,23 +91,25 @@ class Engine:
         return [await self._run(module, now) for module in self.modules]
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Tick until ``stopping`` is set, sleeping only while there is nothing due."""
+        """Run every module's lane until ``stopping`` is set."""
         listener = asyncio.create_task(self._listen(), name="engine-listen")
+        lanes = [
+            asyncio.create_task(self._lane(module, stopping), name=f"engine-{module.name}")
+            for module in self.modules
+        ]
         log.info("engine started", modules=[module.name for module in self.modules])
         try:
-            while not stopping.is_set():
-                self._wake.clear()
-                started = time.monotonic()
-                reports = await self.tick()
-                elapsed = time.monotonic() - started
-                if elapsed > SLOW_TICK.total_seconds():
-                    log.warning("slow engine tick", seconds=round(elapsed, 2))
-                if any(report.more for report in reports):
-                    continue
-                await self._sleep(stopping)
+            await asyncio.gather(*lanes)
         finally:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            for task in [listener, *lanes]:
+                task.cancel()
+            await asyncio.gather(listener, *lanes, return_exceptions=True)
+            # Sends in flight finish and are recorded: stopping here would leave them to
+            # lease recovery, which re-sends mail that was in fact delivered.
+            await asyncio.gather(
+                *(m.drain() for m in self.modules if isinstance(m, DeliveryModule)),
+                return_exceptions=True,
+            )
             log.info("engine stopped")
 
     async def _run(self, module: Module, now: datetime) -> TickReport:
@@ -138,25 +144,43 @@ class Engine:
             if count:
                 self.metrics.engine_rows.labels(module.name, outcome).inc(count)
 
-    async def _sleep(self, stopping: asyncio.Event) -> None:
+    async def _lane(self, module: Module, stopping: asyncio.Event) -> None:
+        """One module, ticked while it has work, asleep until its next due time or a
+        NOTIFY otherwise."""
+        wake = asyncio.Event()
+        self._wakes.append(wake)
+        while not stopping.is_set():
+            wake.clear()
+            started = time.monotonic()
+            report = await self._run(module, self.clock.now())
+            elapsed = time.monotonic() - started
+            if elapsed > SLOW_TICK.total_seconds():
+                log.warning("slow engine module", module=module.name, seconds=round(elapsed, 2))
+            if report.more:
+                continue
+            await self._sleep(module, wake, stopping)
+
+    async def _sleep(self, module: Module, wake: asyncio.Event, stopping: asyncio.Event) -> None:
         delay = self.poll_interval.total_seconds()
         try:
-            dues = [await module.next_due(self.database) for module in self.modules]
+            due = await module.next_due(self.database)
         except Exception as error:
-            log.warning("could not read next due times", error=repr(error))
-            dues = []
-        now = self.clock.now()
-        for due in dues:
-            if due is not None:
-                delay = min(delay, max(0.0, (due - now).total_seconds()))
+            log.warning("could not read the next due time", module=module.name, error=repr(error))
+            due = None
+        if due is not None:
+            delay = min(delay, max(0.0, (due - self.clock.now()).total_seconds()))
         if delay <= 0:
             return
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopping.wait())]
         try:
             await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+    def _wake_all(self) -> None:
+        for wake in self._wakes:
+            wake.set()
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own (outside the pool), reconnecting with backoff."""
@@ -168,9 +192,9 @@ class Engine:
                     await conn.execute(f"LISTEN {WAKE_CHANNEL}")
                     backoff = 1.0
                     # Work may have been created while we were not listening.
-                    self._wake.set()
+                    self._wake_all()
                     async for _ in conn.notifies():
-                        self._wake.set()
+                        self._wake_all()
             except asyncio.CancelledError:
                 raise
             except Exception as error:

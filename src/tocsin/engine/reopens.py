@@ -44,6 +44,7 @@ class ReopenModule:
                         Incident.id == incident.id, Incident.status == IncidentStatus.ACKNOWLEDGED
                     )
                     .values(reopen_at=now + RETRY_AFTER_FAILURE)
+                    .execution_options(synchronize_session=False)
                 )
 
             await apply_each(session, due, reopen, report, on_failure=later)
