@@ -55,6 +55,7 @@ from tocsin.web.routes import (
     incident_actions,
     magic_links,
     maintenance,
+    notification_changes,
     notification_settings,
     outbox,
     profile,
@@ -146,6 +147,7 @@ def create_app(
         admin_api_keys.router,
         magic_links.router,
         notification_settings.router,
+        notification_changes.router,
         outbox.router,
         verify.router,
     ):

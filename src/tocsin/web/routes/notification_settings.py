@@ -40,6 +40,7 @@ async def page(
         settings=await notification_rules.get_settings(session, actor=actor, user_id=user_id),
         urgencies=list(Urgency),
         kinds=contact_methods.ADDRESSED,
+        channel_kinds=list(ChannelKind),
         error=error,
         status_code=422 if error else 200,
     )
