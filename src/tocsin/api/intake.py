@@ -13,13 +13,15 @@ resolves alerts needs the ORM's incident actions; ``apply`` runs those in a sess
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 import structlog
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 
 from tocsin.actions import inbound_events, intake_lookups
 from tocsin.actions.intake_lookups import IntakeIntegration
@@ -34,6 +36,28 @@ from tocsin.ingest.model import InboundAlert
 log = structlog.get_logger(__name__)
 
 IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+
+
+# A deadlock or serialization failure aborts the transaction before anything commits, so
+# the request can simply run again; the sender would retry anyway, after a 503 and a delay.
+RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+async def retrying(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` (one whole transaction) again if PostgreSQL aborted it as a deadlock
+    or a serialization failure, up to ``ATTEMPTS`` times."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await work()
+        except (*RETRYABLE, DBAPIError) as error:
+            cause = error.orig if isinstance(error, DBAPIError) else error
+            if not isinstance(cause, RETRYABLE) or attempt == ATTEMPTS:
+                raise
+            log.info("intake transaction retried", reason=type(cause).__name__, attempt=attempt)
+    raise AssertionError("unreachable")
 
 
 @asynccontextmanager

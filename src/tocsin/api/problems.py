@@ -327,10 +327,15 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
         )
 
     async def on_database_down(request: Request, error: Exception) -> Response:
-        log.warning("database unavailable", path=request.url.path, error=str(error))
-        return respond(
-            request, error_response(errors.ServiceUnavailable("the database is unreachable"))
-        )
+        cause = getattr(error, "orig", error)
+        if isinstance(cause, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+            # Not an outage: concurrent changes collided and this one lost; nothing of it
+            # was kept, and trying again will succeed.
+            detail = "a concurrent change collided with this one; nothing was applied, retry"
+        else:
+            log.warning("database unavailable", path=request.url.path, error=str(error))
+            detail = "the database is unreachable"
+        return respond(request, error_response(errors.ServiceUnavailable(detail)))
 
     async def on_bad_data(request: Request, error: Exception) -> Response:
         # A safety net: input reached the database in a form it cannot store. Validation

@@ -5,24 +5,31 @@ a set of conditions that must all hold, and a fallback service. The first rule w
 conditions all hold wins; an alert that matches none goes to the fallback, so nothing is
 ever dropped. Conditions read a field of the alert (``title``, ``severity``, ``source``,
 ``description``, ``dedup_key``) or one of its labels (``labels.<name>``) and compare it for
-equality or against a regular expression (``re.search``; anchor it with ``^…$`` for a full
+equality or against a regular expression (a search; anchor it with ``^…$`` for a full
 match). A missing label never matches, not even ``equals ""``.
+
+Patterns run with the ``regex`` library and a time limit, not the standard ``re``: a
+pattern like ``(a+)+$`` can backtrack for minutes on a crafted value, and intake must not
+stall behind it. A pattern that runs out of time counts as not matching, so the alert
+goes on to the next rule or the fallback service, never nowhere.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+import regex
+
 from tocsin.ingest.model import InboundAlert
 
 FIELDS = ("title", "severity", "source", "description", "dedup_key")
 LABEL_PREFIX = "labels."
 MAX_PATTERN_LENGTH = 500
+PATTERN_TIMEOUT = 0.05  # seconds, per condition and alert
 
 
 class Operator(StrEnum):
@@ -54,7 +61,7 @@ def problem_with(condition: Condition) -> str | None:
             return f"a pattern has at most {MAX_PATTERN_LENGTH} characters"
         try:
             _compiled(condition.value)
-        except re.error as error:
+        except regex.error as error:
             return f"not a valid regular expression: {error}"
     return None
 
@@ -72,7 +79,10 @@ def matches(alert: InboundAlert, condition: Condition) -> bool:
         return False
     if condition.operator is Operator.EQUALS:
         return value == condition.value
-    return _compiled(condition.value).search(value) is not None
+    try:
+        return _compiled(condition.value).search(value, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        return False
 
 
 def route(
@@ -87,5 +97,5 @@ def route(
 
 
 @lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern)

@@ -18,7 +18,13 @@ from tocsin.actions import heartbeats
 from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.api.context import context_of
 from tocsin.api.deps import Now, client_ip
-from tocsin.api.intake import apply, find_integration, intake_transaction, log_rejection
+from tocsin.api.intake import (
+    apply,
+    find_integration,
+    intake_transaction,
+    log_rejection,
+    retrying,
+)
 from tocsin.api.schemas import problems
 from tocsin.api.schemas.intake import IngestAccepted, IngestBody
 from tocsin.db.models.integrations import IntegrationKind
@@ -67,6 +73,10 @@ async def heartbeat_ping(integration_key: str, request: Request, now: Now) -> JS
 
 async def _ingest(key: str, request: Request, now: datetime) -> JSONResponse:
     body = await request.body()
+    return await retrying(lambda: _ingest_once(key, body, request, now))
+
+
+async def _ingest_once(key: str, body: bytes, request: Request, now: datetime) -> JSONResponse:
     async with intake_transaction(request) as executor:
         integration = await find_integration(executor, key, request, now, verifies_signatures=True)
         if integration.kind is IntegrationKind.HEARTBEAT:

@@ -15,7 +15,13 @@ from fastapi.responses import JSONResponse
 
 from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.api.deps import Now
-from tocsin.api.intake import apply, find_integration, intake_transaction, log_rejection
+from tocsin.api.intake import (
+    apply,
+    find_integration,
+    intake_transaction,
+    log_rejection,
+    retrying,
+)
 from tocsin.api.schemas import problems
 from tocsin.api.schemas.intake import IngestBody, OpsgenieAccepted
 from tocsin.db.executors import Executor, OnConnection
@@ -40,15 +46,19 @@ _OPTIONS: dict[str, Any] = {
 async def create_alert(request: Request, now: Now) -> JSONResponse:
     """Create an alert (``message`` required; ``alias`` is its identity)."""
     body = await request.body()
-    async with intake_transaction(request) as executor:
-        integration = await _integration(executor, request, now)
-        try:
-            inbound = FORMAT.to_alerts(FORMAT.parse(body, request.headers), received_at=now)
-        except TocsinError as refused:
-            await log_rejection(request, integration, body, refused, 400, now)
-            raise
-        response = await _apply(request, executor, integration, inbound, body, now)
-    return JSONResponse(response, status_code=202)
+
+    async def attempt() -> JSONResponse:
+        async with intake_transaction(request) as executor:
+            integration = await _integration(executor, request, now)
+            try:
+                inbound = FORMAT.to_alerts(FORMAT.parse(body, request.headers), received_at=now)
+            except TocsinError as refused:
+                await log_rejection(request, integration, body, refused, 400, now)
+                raise
+            response = await _apply(request, executor, integration, inbound, body, now)
+        return JSONResponse(response, status_code=202)
+
+    return await retrying(attempt)
 
 
 @router.post("/{identifier}/{action}", **_OPTIONS)
@@ -61,6 +71,17 @@ async def alert_action(
 ) -> JSONResponse:
     """Acknowledge or close the alert whose alias is ``identifier`` (``identifierType=alias``)."""
     body = await request.body()
+    return await retrying(lambda: _act(identifier, action, identifier_type, body, request, now))
+
+
+async def _act(
+    identifier: str,
+    action: OpsgenieAction,
+    identifier_type: str | None,
+    body: bytes,
+    request: Request,
+    now: datetime,
+) -> JSONResponse:
     async with intake_transaction(request) as executor:
         integration = await _integration(executor, request, now)
         try:

@@ -19,7 +19,7 @@ from tocsin.actions import change_events
 from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.api.context import context_of
 from tocsin.api.deps import Now
-from tocsin.api.intake import apply, find_integration, intake_transaction
+from tocsin.api.intake import apply, find_integration, intake_transaction, retrying
 from tocsin.api.schemas.intake import IngestBody, PagerDutyAccepted, PagerDutyError
 from tocsin.db.executors import Executor
 from tocsin.errors import NotFound, RateLimited
@@ -61,20 +61,25 @@ async def enqueue(request: Request, now: Now) -> JSONResponse:
         event = FORMAT.parse(body, request.headers)
     except MalformedPayload as error:
         return _invalid([item.message for item in error.errors])
-    async with intake_transaction(request) as executor:
-        integration = await _integration(executor, event.event.routing_key, request, now)
-        if isinstance(integration, JSONResponse):
-            return integration
-        response = await apply(
-            request,
-            executor,
-            integration=integration,
-            inbound=FORMAT.to_alerts(event, received_at=now),
-            body=body,
-            now=now,
-            respond=_accepted,
-        )
-    return JSONResponse(response, status_code=202)
+    inbound = FORMAT.to_alerts(event, received_at=now)
+
+    async def attempt() -> JSONResponse:
+        async with intake_transaction(request) as executor:
+            integration = await _integration(executor, event.event.routing_key, request, now)
+            if isinstance(integration, JSONResponse):
+                return integration
+            response = await apply(
+                request,
+                executor,
+                integration=integration,
+                inbound=inbound,
+                body=body,
+                now=now,
+                respond=_accepted,
+            )
+        return JSONResponse(response, status_code=202)
+
+    return await retrying(attempt)
 
 
 @router.post(
