@@ -323,3 +323,19 @@ async def test_untrusted_alert_content_is_escaped_and_only_web_links_are_links(
 async def test_the_nav_links_incidents(seed: Seed, crew: Crew) -> None:
     home = await (await browser(seed, crew.alice)).get("/")
     assert '<a href="/incidents">Incidents</a>' in home.text
+
+
+async def test_home_lists_the_open_incidents_that_paged_me(
+    client: httpx.AsyncClient, seed: Seed, crew: Crew, engine: Engine
+) -> None:
+    paged = await alert(seed, client, crew.key, "Disk full", "disk")
+    closed = await alert(seed, client, crew.key, "Old news", "old")
+    await engine.tick()
+    alice = await browser(seed, crew.alice)
+    await submit(alice, f"/incidents/{closed}", f"/incidents/{closed}/resolve")
+    home = await alice.get("/")
+    assert f'href="/incidents/{paged}"' in home.text
+    assert f'href="/incidents/{closed}"' not in home.text
+    assert "You are not on call right now." in text_of(home)
+    bob_home = text_of(await (await browser(seed, crew.bob)).get("/"))
+    assert "Nothing open has paged you." in bob_home  # level 2 has not been reached
