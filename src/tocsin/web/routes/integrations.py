@@ -110,7 +110,9 @@ async def show_integration(
         rules=loaded.rules,
         service_names={service_id: service.name for service_id, service in services.items()},
         base_url=context_of(request).settings.base_url,
-        can_manage=all(
+        # Every team it sends to must agree, as the action checks; no service, no manager.
+        can_manage=bool(services)
+        and all(
             signed_in.can(Action.MANAGE_INTEGRATIONS, team_id=service.team_id)
             for service in services.values()
         ),
