@@ -5,6 +5,9 @@ is unset, an embedded PostgreSQL is started for the run. Each run migrates one t
 database with Alembic; every test that asks for ``database_url`` gets its own
 ``CREATE DATABASE … TEMPLATE`` copy, so a test may commit, hold several connections and run
 several engines without seeing any other test. Everything the run creates is dropped after.
+
+Golden tests (intake formats, email rendering) compare output with reviewed files;
+``--update-golden`` rewrites those files instead, and the diff is reviewed.
 """
 
 from __future__ import annotations
@@ -44,6 +47,24 @@ class IsolatedSettings(Settings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help=(
+            "rewrite the golden files (tests/ingest/golden/, tests/notify/golden/) from the "
+            "current output instead of comparing with them; review the diff like any change"
+        ),
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """``--update-golden`` was given: golden tests write what they produce and pass."""
+    return bool(request.config.getoption("--update-golden"))
 
 
 @pytest.fixture(scope="session")

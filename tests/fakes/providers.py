@@ -5,22 +5,22 @@ message, and a test asserts on all of them."""
 from __future__ import annotations
 
 from collections import deque
-from email.message import EmailMessage
 
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent
+from tocsin.notify.channels.email import OutgoingEmail
 
 
 class ScriptedEmail:
     def __init__(self, name: str = "scripted", *outcomes: Outcome) -> None:
         self.name = name
         self.script: deque[Outcome] = deque(outcomes)
-        self.calls: list[EmailMessage] = []
+        self.calls: list[OutgoingEmail] = []
 
-    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome:
-        self.calls.append(message)
+    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
+        self.calls.append(email)
         if self.script:
             return self.script.popleft()
-        return Sent(provider_message_id=str(message["Message-ID"]))
+        return Sent(provider_message_id=email.message_id)
 
 
 def transient(detail: str = "421 try later") -> Failed:

@@ -152,3 +152,52 @@ async def test_the_outbox_page_shows_mail_delivered_locally_to_platform_admins(
     assert "No SMTP server is configured" in listing.text
     assert "Confirm your email address for tocsin" in listing.text
     assert (await alice_client.get("/outbox")).status_code == 403
+
+
+async def test_notification_endpoints_for_a_person_who_does_not_exist_are_404(
+    seed: Seed,
+) -> None:
+    admin = await seed.as_user(await seed.user("Admin", admin=True))
+    nobody = "/api/v1/users/23ab473d-03c1-5b6d-a257-72c8d088d8fd"
+    rules = {"urgency": "high", "steps": [{"delay_minutes": 0, "kinds": ["email"]}]}
+    for answer in (
+        await admin.put(f"{nobody}/notification-rules", json=rules),
+        await admin.get(f"{nobody}/notification-rules"),
+        await admin.get(f"{nobody}/contact-methods"),
+        await admin.post(
+            f"{nobody}/contact-methods", json={"kind": "email", "address": "x@example.com"}
+        ),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == 404
+
+
+async def test_the_account_email_method_follows_a_change_of_the_account_email(
+    seed: Seed, engine: Engine, smtp: FakeSmtp, client: httpx.AsyncClient
+) -> None:
+    alice = await seed.user("Alice", email="alice@example.com")
+    admin = await seed.as_user(await seed.user("Admin", admin=True))
+    changed = await admin.patch(f"/api/v1/users/{alice.id}", json={"email": "alice@new.example"})
+    assert changed.status_code == 200, changed.text
+    methods = (await admin.get(f"/api/v1/users/{alice.id}/contact-methods")).json()
+    assert [(m["label"], m["address"], m["verified_at"] is not None) for m in methods] == [
+        ("account email", "alice@new.example", True)
+    ]
+
+    # A second change onto an address she had already added herself (unverified): that
+    # method is verified and kept, the previous account address goes.
+    as_alice = await seed.as_user(alice)
+    added = await as_alice.post(
+        "/api/v1/me/contact-methods",
+        json={"kind": "email", "address": "alice@home.example", "label": "home"},
+    )
+    assert added.status_code == 201, added.text
+    await engine.tick()
+    smtp.expect(to="alice@home.example", subject="Confirm your email address")
+    again = await admin.patch(f"/api/v1/users/{alice.id}", json={"email": "alice@home.example"})
+    assert again.status_code == 200, again.text
+    methods = (await admin.get(f"/api/v1/users/{alice.id}/contact-methods")).json()
+    assert [(m["label"], m["address"], m["verified_at"] is not None) for m in methods] == [
+        ("home", "alice@home.example", True)
+    ]

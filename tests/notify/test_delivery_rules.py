@@ -10,8 +10,7 @@ from tests.builders import Seed
 from tests.fakes.providers import ScriptedEmail, permanent, transient
 from tests.notify.conftest import Deliveries, Oncall, sending_engine
 from tests.scenarios.conftest import World, send, trigger
-from tocsin.actions import deliveries as delivery_actions
-from tocsin.actions import delivery_tiers
+from tocsin.actions import delivery_outcomes, delivery_tiers
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -49,7 +48,7 @@ async def test_a_transient_error_is_retried_after_30s_1_2_and_4_minutes(
     await engine.tick()
 
     def to_alice() -> list[str]:
-        return [str(m["Message-ID"]) for m in provider.calls if m["To"] == "alice@example.com"]
+        return [m.message_id for m in provider.calls if m.recipient == "alice@example.com"]
 
     assert len(to_alice()) == 1
     for wait_seconds, calls in ((30, 2), (60, 3), (120, 4), (240, 5)):
@@ -125,7 +124,7 @@ async def test_every_channel_failing_opens_an_incident_on_the_operations_service
     assert "Payments down" in ops.description
     assert ("Oscar", 1, 0) in await world.pages(ops)
     # Oscar's page went out on the same (now working) provider.
-    assert [str(m["To"]) for m in provider.calls] == ["alice@example.com", "oscar@example.com"]
+    assert [m.recipient for m in provider.calls] == ["alice@example.com", "oscar@example.com"]
     metrics = (await client.get("/metrics")).text
     assert "tocsin_operations_incidents_total 1.0" in metrics
 
@@ -181,7 +180,7 @@ async def test_a_late_failure_report_fails_a_sent_delivery_and_is_acted_on(
     assert sent.status.value == "sent"
     assert sent.provider_message_id is not None
     async with database.transaction() as session:
-        pages = await delivery_actions.apply_status(
+        pages = await delivery_outcomes.apply_status(
             session,
             provider="scripted",
             provider_message_id=sent.provider_message_id,

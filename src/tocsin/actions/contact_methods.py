@@ -48,6 +48,15 @@ def authorize_owner(actor: Actor, user_id: uuid.UUID) -> None:
         authorize(actor.principal, Action.MANAGE_USERS)
 
 
+async def authorize_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
+    """``authorize_owner``, and a 404 for a person who does not exist, before anything is
+    read or written for them (people are deactivated, never deleted, so the answer holds
+    until commit)."""
+    authorize_owner(actor, user_id)
+    if await session.get(User, user_id) is None:
+        raise NotFound("user", user_id)
+
+
 async def provision_defaults(session: AsyncSession, user: User, *, now: datetime) -> None:
     """A new person's account email (verified) and the default rules."""
     session.add(
@@ -80,10 +89,51 @@ async def provision_defaults(session: AsyncSession, user: User, *, now: datetime
     )
 
 
+async def follow_account_email(
+    session: AsyncSession, *, actor: Actor, user: User, previous: str, now: datetime
+) -> None:
+    """The account's email changed (platform admins only): the method at the previous
+    address moves to the new one, verified as the account's own address is at creation
+    (the admin vouches for it), so pages follow the person instead of going on to an
+    address that is no longer theirs. If the person already had a method at the new
+    address, that one is verified and the previous one goes."""
+    moved = await session.scalar(
+        sa.select(ContactMethod)
+        .where(
+            ContactMethod.user_id == user.id,
+            ContactMethod.kind == ChannelKind.EMAIL,
+            ContactMethod.address == previous,
+        )
+        .with_for_update()
+    )
+    if moved is None:
+        return  # the person removed it: nothing follows
+    already = await session.scalar(
+        sa.select(ContactMethod)
+        .where(
+            ContactMethod.user_id == user.id,
+            ContactMethod.kind == ChannelKind.EMAIL,
+            ContactMethod.address == user.email,
+        )
+        .with_for_update()
+    )
+    if already is not None:
+        await session.delete(moved)
+        moved = already
+    moved.address = user.email
+    moved.verified_at = moved.verified_at or now
+    moved.updated_at = now
+    await session.execute(
+        sa.delete(ContactVerification).where(ContactVerification.contact_method_id == moved.id)
+    )
+    await session.flush()
+    await _audit(session, actor, "contact_method.followed_account_email", moved, now)
+
+
 async def list_methods(
     session: AsyncSession, *, actor: Actor, user_id: uuid.UUID
 ) -> list[ContactMethod]:
-    authorize_owner(actor, user_id)
+    await authorize_user(session, actor, user_id)
     return list(
         (
             await session.scalars(
@@ -107,7 +157,7 @@ async def add_method(
     now: datetime,
 ) -> ContactMethod:
     """Add an unverified method and send its verification."""
-    authorize_owner(actor, user_id)
+    await authorize_user(session, actor, user_id)
     if kind not in ADDRESSED:
         raise InvalidInput("kind", f"{kind.value} is connected from its own page, not by address")
     if kind is ChannelKind.EMAIL:

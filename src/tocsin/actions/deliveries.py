@@ -1,51 +1,54 @@
-"""The life of a delivery around a provider call: prepare, finish, recover, cancel.
+"""Sending deliveries: claim due ones a batch at a time, check them, mark them sending.
 
 The send protocol (``engine/deliveries.py`` drives it):
 
-1. ``prepare``, in the transaction that claimed the due row (``FOR UPDATE SKIP LOCKED``):
-   check the incident is still triggered (else cancel), the service is not in maintenance
-   (else hold until the window ends), the method is usable and not rate limited (else
-   bundle into the method's digest); then mark it ``sending`` with a lease and mint its
-   links. The claim commits before any provider is called.
-2. The provider is called outside any transaction, with a timeout.
-3. ``finish`` records the outcome with a compare-and-set on (status ``sending``, attempt
-   number): a late or duplicate outcome changes nothing.
+1. ``claim_due``, in one transaction: claim due rows (``FOR UPDATE SKIP LOCKED``) and
+   check each (``domain.deliveries.before_sending``): the incident is still triggered
+   (else cancelled), its service is not in maintenance (else held until the window ends),
+   the method is usable (else failed, permanently) and not rate limited (else bundled into
+   the method's digest); mark the rest ``sending`` with a lease and mint their links. The
+   claim commits before any provider is called.
+2. The provider is called outside any transaction, with a timeout (``notify.sending``).
+3. ``delivery_outcomes.record`` records the outcomes with a compare-and-set on (status
+   ``sending``, attempt number): a late or duplicate outcome changes nothing.
 
 If the process dies during 2, the lease expires and ``recover_expired`` turns the row
 ``unknown``: the channel decides whether it may be sent again (email: yes, with the same
 Message-ID) or must wait for the provider's word (voice: never dial blindly).
+
+The common cases (send, cancel, hold) are one statement each for the whole batch
+(``delivery_statements``); the rare ones (a method gone, a rate limit) go row by row.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, delivery_tiers, dispatch, notices
-from tocsin.actions.actors import system_actor
-from tocsin.db.models.contact_methods import ContactMethod
+from tocsin.actions import delivery_outcomes, delivery_tiers, dispatch, magic_links, notices
+from tocsin.actions import delivery_statements as statements
+from tocsin.db import driver
 from tocsin.db.models.deliveries import Delivery
-from tocsin.db.models.incidents import Incident
+from tocsin.domain import channels
 from tocsin.domain import deliveries as rules
-from tocsin.domain.channels import RATE_LIMITS, ChannelKind
-from tocsin.domain.deliveries import (
-    DeliveryStatus,
-    ErrorCode,
-    Failed,
-    Outcome,
-    Purpose,
-    Sent,
-    Unknown,
-)
-from tocsin.domain.incidents import IncidentStatus
+from tocsin.domain.channels import ChannelKind
+from tocsin.domain.deliveries import Check, DeliveryStatus, ErrorCode, Purpose
 from tocsin.domain.notices import Notice
 
-NOTIFIER = system_actor("notifier")
+log = structlog.get_logger(__name__)
+
+# A row whose message could not be built (a bug, bad data) is tried again this much later;
+# the rest of its batch goes ahead.
+RETRY_AFTER_FAILURE = timedelta(seconds=30)
+
+MaintenanceLookup = Callable[[uuid.UUID], Awaitable[datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -65,164 +68,182 @@ class Prepared:
 
 
 @dataclass
-class Prepare:
-    """What ``prepare`` decided for a claimed row."""
+class Claim:
+    """What ``claim_due`` did."""
 
-    prepared: Prepared | None = None
+    claimed: int = 0
+    # Marked ``sending``: to be sent once this transaction commits.
+    prepared: list[Prepared] = field(default_factory=list)
+    # Pages whose deliveries failed for good here (for ``delivery_tiers.after_final``).
     final_pages: list[uuid.UUID] = field(default_factory=list)
+    # Rows whose message could not be built: due again later.
+    failed: int = 0
 
 
-async def prepare(
+async def claim_due(
     session: AsyncSession,
-    delivery: Delivery,
     *,
+    limit: int,
     policy: SendPolicy,
     now: datetime,
-    maintenance_until: Callable[[uuid.UUID], Awaitable[datetime | None]],
-) -> Prepare:
-    result = Prepare()
-    if delivery.purpose in (Purpose.PAGE, Purpose.DIGEST):
-        if delivery.purpose is Purpose.PAGE:
-            incident = await session.get(Incident, delivery.incident_id)
-            if incident is None or incident.status is not IncidentStatus.TRIGGERED:
-                _set(session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now)
-                return result
-            until = await maintenance_until(incident.service_id)
-            if until is not None:
-                _set(session, delivery, now, status=DeliveryStatus.HELD, next_attempt_at=until)
-                return result
-        elif not await notices.bundled_incidents(session, delivery.id):
-            _set(session, delivery, now, status=DeliveryStatus.CANCELLED, cancelled_at=now)
-            return result
-    method = (
-        await session.get(ContactMethod, delivery.contact_method_id)
-        if delivery.contact_method_id
-        else None
+    maintenance_until: MaintenanceLookup,
+) -> Claim:
+    """Claim up to ``limit`` due deliveries, check them, and mark the sendable ones
+    ``sending`` with a lease (see the module docstring)."""
+    rows = await driver.execute(session, statements.CLAIM_DELIVERIES, {"now": now, "limit": limit})
+    claim = Claim(claimed=len(rows))
+    if not rows:
+        return claim
+    claimed = [notices.Claimed.from_row(row) for row in rows]
+    members = await notices.digest_members(
+        session, [item.id for item in claimed if item.purpose is Purpose.DIGEST]
     )
-    problem = _unusable(delivery, method, policy)
-    if problem is not None:
-        code, detail = problem
-        result.final_pages = await _fail(session, delivery, code, detail, now)
-        return result
-    assert method is not None
-    limited_until = await _rate_limited(session, method, now)
-    if limited_until is not None:
-        if delivery.purpose is Purpose.PAGE:
-            digest_id = await dispatch.join_digest(
-                session,
-                user_id=delivery.user_id,
-                method_id=method.id,
-                kind=method.kind,
-                due=limited_until,
-                now=now,
-            )
-            _set(
-                session,
-                delivery,
-                now,
-                status=DeliveryStatus.BUNDLED,
-                next_attempt_at=None,
-                digest_id=digest_id,
+    cancel: list[uuid.UUID] = []
+    hold: list[tuple[uuid.UUID, datetime]] = []
+    sendable: list[notices.Claimed] = []
+    for item in claimed:
+        incident = item.incident
+        triggered = incident is not None and incident.triggered
+        verdict = rules.before_sending(
+            item.purpose,
+            kind=item.kind.value,
+            incident_triggered=triggered,
+            maintenance_until=(
+                await maintenance_until(incident.service_id)
+                if incident is not None and triggered and item.purpose is Purpose.PAGE
+                else None
+            ),
+            digest_members=len(members.get(item.id, ())),
+            method_usable=item.method_usable,
+            method_verified=item.verified,
+            deliverable=item.kind in policy.deliverable,
+        )
+        if verdict.check is Check.CANCEL:
+            cancel.append(item.id)
+        elif verdict.check is Check.HOLD:
+            assert verdict.until is not None
+            hold.append((item.id, verdict.until))
+        elif verdict.check is Check.FAIL:
+            assert verdict.error is not None
+            delivery = await _loaded(session, item.id)
+            claim.final_pages += await delivery_outcomes.fail(
+                session, delivery, verdict.error, verdict.detail, now
             )
         else:
-            _set(session, delivery, now, next_attempt_at=limited_until)
-        return result
-    attempt = delivery.attempts + 1
-    _set(
-        session,
-        delivery,
-        now,
-        status=DeliveryStatus.SENDING,
-        attempts=attempt,
-        next_attempt_at=None,
-        lease_until=now + policy.lease,
-        first_attempt_at=delivery.first_attempt_at or now,
-        last_attempt_at=now,
-    )
-    notice = await notices.build(session, delivery, policy=policy.links, now=now)
-    result.prepared = Prepared(delivery.id, attempt, delivery.kind, notice)
-    return result
-
-
-async def finish(
-    session: AsyncSession,
-    prepared: Prepared,
-    outcome: Outcome,
-    *,
-    provider: str | None,
-    resend_after_unknown: bool,
-    now: datetime,
-) -> list[uuid.UUID]:
-    """Record a provider call's outcome. Returns the pages whose deliveries became final
-    failures (the caller runs ``delivery_tiers.after_final`` on them)."""
-    delivery = await session.scalar(
-        sa.select(Delivery)
-        .where(
-            Delivery.id == prepared.delivery_id,
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.attempts == prepared.attempt,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if delivery is None:
-        return []  # recovered meanwhile (lease expired): that path decides
-    values: dict[str, object] = {"lease_until": None, "provider": provider}
-    if isinstance(outcome, Sent):
-        status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.SENT
-        _set(
-            session,
-            delivery,
-            now,
-            **values,
-            status=status,
-            sent_at=now,
-            delivered_at=now if outcome.delivered else None,
-            provider_message_id=outcome.provider_message_id[:512],
-            error_code=None,
-            error_detail=None,
-        )
-        await _members(session, delivery, status=status, sent_at=now)
-        await _note(session, delivery, "notification.sent", now, {"provider": provider})
-        return []
-    last_try = delivery.attempts >= rules.MAX_ATTEMPTS
-    if isinstance(outcome, Unknown):
-        values |= {"error_code": ErrorCode.TIMEOUT.value, "error_detail": outcome.reason[:1000]}
-        if not resend_after_unknown:
-            _set(session, delivery, now, **values, status=DeliveryStatus.UNKNOWN)
-            await _note(session, delivery, "notification.unknown", now, {"reason": outcome.reason})
-            return []
-        if not last_try:
-            wait = rules.retry_wait(delivery.attempts) or timedelta(0)
-            _set(
-                session,
-                delivery,
-                now,
-                **values,
-                status=DeliveryStatus.UNKNOWN,
-                next_attempt_at=now + wait,
+            sendable.append(item)
+    sendable = await _within_rate_limits(session, sendable, now)
+    links = magic_links.Issuer(now)
+    later: list[uuid.UUID] = []
+    for item in sendable:
+        try:
+            notice = notices.build(
+                item, members=members.get(item.id, ()), policy=policy.links, links=links, now=now
             )
-            return []
-        return await _fail(
-            session, delivery, ErrorCode.RETRIES_EXHAUSTED, outcome.reason, now, **values
+        except Exception:
+            log.exception("building a message failed", delivery=str(item.id))
+            claim.failed += 1
+            later.append(item.id)
+            continue
+        claim.prepared.append(Prepared(item.id, item.attempts + 1, item.kind, notice))
+    # The row-by-row changes above go first: the statements below are not the ORM's.
+    await session.flush()
+    if cancel:
+        await driver.execute(session, statements.CANCEL, {"now": now, "ids": cancel})
+    if hold:
+        await driver.execute(
+            session,
+            statements.HOLD,
+            {
+                "now": now,
+                "rows": statements.records({"id": i, "until": until} for i, until in hold),
+            },
         )
-    assert isinstance(outcome, Failed)
-    if outcome.permanent or last_try:
-        code = outcome.code if outcome.permanent else ErrorCode.RETRIES_EXHAUSTED
-        return await _fail(session, delivery, code, outcome.detail, now, **values)
-    retry_in = rules.retry_wait(delivery.attempts)
-    assert retry_in is not None
-    _set(
-        session,
-        delivery,
-        now,
-        **values,
-        status=DeliveryStatus.QUEUED,
-        next_attempt_at=now + retry_in,
-        error_code=outcome.code.value,
-        error_detail=outcome.detail[:1000],
-    )
-    return []
+    if later:
+        await driver.execute(
+            session,
+            statements.LATER,
+            {"now": now, "ids": later, "until": now + RETRY_AFTER_FAILURE},
+        )
+    if claim.prepared:
+        await driver.execute(
+            session,
+            statements.MARK_SENDING,
+            {
+                "now": now,
+                "lease_until": now + policy.lease,
+                "ids": [item.delivery_id for item in claim.prepared],
+            },
+        )
+        await links.insert(session)
+    return claim
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When a delivery is next due, or a lease of a send in flight next runs out."""
+    rows = await driver.execute(session, statements.NEXT_DELIVERY_DUE, {})
+    due: datetime | None = rows[0][0]
+    return due
+
+
+async def _loaded(session: AsyncSession, delivery_id: uuid.UUID) -> Delivery:
+    delivery = await session.get(Delivery, delivery_id)
+    assert delivery is not None  # claimed, so locked, by this transaction
+    return delivery
+
+
+async def _within_rate_limits(
+    session: AsyncSession, sendable: Sequence[notices.Claimed], now: datetime
+) -> list[notices.Claimed]:
+    """The deliveries whose method may be sent to now. The others wait: a page joins its
+    method's digest, due when the limit allows; anything else is simply due then."""
+    limited = [
+        item
+        for item in sendable
+        if item.kind in channels.RATE_LIMITS and item.contact_method_id is not None
+    ]
+    if not limited:
+        return list(sendable)
+    longest = max(window for _, window in channels.RATE_LIMITS.values())
+    recent: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for method_id, sent_at in await session.execute(
+        sa.select(Delivery.contact_method_id, Delivery.sent_at).where(
+            Delivery.contact_method_id.in_([item.contact_method_id for item in limited]),
+            Delivery.sent_at > now - longest,
+        )
+    ):
+        if method_id is not None and sent_at is not None:  # both, by the WHERE clause
+            recent[method_id].append(sent_at)
+    allowed: list[notices.Claimed] = []
+    for item in sendable:
+        method_id = item.contact_method_id
+        until = (
+            channels.rate_limited_until(item.kind, recent[method_id], now)
+            if method_id is not None
+            else None
+        )
+        if until is None:
+            allowed.append(item)
+            if method_id is not None:
+                # Two sends to one number in one batch count against the same limit.
+                recent[method_id].append(now)
+            continue
+        assert method_id is not None
+        delivery = await _loaded(session, item.id)
+        delivery.updated_at = now
+        if item.purpose is Purpose.PAGE:
+            delivery.digest_id = await dispatch.join_digest(
+                session,
+                user_id=item.user_id,
+                method_id=method_id,
+                kind=item.kind,
+                due=until,
+                now=now,
+            )
+            delivery.status = DeliveryStatus.BUNDLED
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = until
+    return allowed
 
 
 async def recover_expired(
@@ -255,166 +276,3 @@ async def recover_expired(
         .execution_options(synchronize_session=False)
     )
     return int(recovered.rowcount)  # type: ignore[attr-defined]
-
-
-def _unusable(
-    delivery: Delivery, method: ContactMethod | None, policy: SendPolicy
-) -> tuple[ErrorCode, str] | None:
-    if method is None or method.disabled_at is not None:
-        return ErrorCode.UNVERIFIED, "the contact method was removed or disabled"
-    if method.verified_at is None and delivery.purpose is not Purpose.VERIFICATION:
-        return ErrorCode.UNVERIFIED, "the contact method is not verified"
-    if delivery.kind not in policy.deliverable:
-        return ErrorCode.NOT_DELIVERABLE, f"no {delivery.kind.value} provider is configured"
-    return None
-
-
-async def _rate_limited(
-    session: AsyncSession, method: ContactMethod, now: datetime
-) -> datetime | None:
-    """When the method may next be sent to, if its rate limit is reached now."""
-    limit = RATE_LIMITS.get(method.kind)
-    if limit is None:
-        return None
-    count, window = limit
-    recent = (
-        await session.scalars(
-            sa.select(Delivery.sent_at)
-            .where(Delivery.contact_method_id == method.id, Delivery.sent_at > now - window)
-            .order_by(Delivery.sent_at)
-        )
-    ).all()
-    if len(recent) < count:
-        return None
-    oldest = recent[len(recent) - count]
-    assert oldest is not None
-    return oldest + window
-
-
-async def _fail(
-    session: AsyncSession,
-    delivery: Delivery,
-    code: ErrorCode,
-    detail: str,
-    now: datetime,
-    **values: object,
-) -> list[uuid.UUID]:
-    values |= {
-        "status": DeliveryStatus.FAILED,
-        "failed_at": now,
-        "next_attempt_at": None,
-        "lease_until": None,
-        "error_code": code.value,
-        "error_detail": detail[:1000],
-    }
-    _set(session, delivery, now, **values)
-    pages = await _members(session, delivery, status=DeliveryStatus.FAILED, failed_at=now)
-    await _note(
-        session, delivery, "notification.failed", now, {"error": code.value, "detail": detail[:300]}
-    )
-    return [*pages, *([delivery.page_id] if delivery.page_id else [])]
-
-
-async def _members(session: AsyncSession, delivery: Delivery, **values: object) -> list[uuid.UUID]:
-    """A digest's outcome is its members' outcome. Returns the members' pages."""
-    if delivery.purpose is not Purpose.DIGEST:
-        return []
-    pages = await session.scalars(
-        sa.update(Delivery)
-        .where(Delivery.digest_id == delivery.id, Delivery.status == DeliveryStatus.BUNDLED)
-        .values(**values, updated_at=next(v for k, v in values.items() if k.endswith("_at")))
-        .returning(Delivery.page_id)
-        .execution_options(synchronize_session=False)
-    )
-    return [page for page in pages.all() if page is not None]
-
-
-def _set(session: AsyncSession, delivery: Delivery, now: datetime, **values: object) -> None:
-    # No flush here: the unit of work writes the row once, at the next query or commit.
-    for key, value in values.items():
-        setattr(delivery, key, value)
-    delivery.updated_at = now
-
-
-async def _note(
-    session: AsyncSession,
-    delivery: Delivery,
-    action: str,
-    now: datetime,
-    details: dict[str, object],
-) -> None:
-    """The timeline of each incident the delivery carried says what happened to it."""
-    incident_ids: list[uuid.UUID] = []
-    if delivery.incident_id is not None:
-        incident_ids = [delivery.incident_id]
-    elif delivery.purpose is Purpose.DIGEST:
-        incident_ids = [
-            i
-            for i in (
-                await session.scalars(
-                    sa.select(Delivery.incident_id).where(Delivery.digest_id == delivery.id)
-                )
-            ).all()
-            if i is not None
-        ]
-    if not incident_ids or delivery.purpose not in (Purpose.PAGE, Purpose.DIGEST):
-        return
-    teams = dict(
-        (
-            await session.execute(
-                sa.select(Incident.id, Incident.team_id).where(Incident.id.in_(incident_ids))
-            )
-        ).all()
-    )
-    for incident_id in incident_ids:
-        await audit.record(
-            session,
-            actor=NOTIFIER,
-            action=action,
-            resource_type="incident",
-            resource_id=incident_id,
-            team_id=teams.get(incident_id),
-            now=now,
-            details={
-                "delivery_id": str(delivery.id),
-                "user_id": str(delivery.user_id),
-                "channel": delivery.kind.value,
-                "attempts": delivery.attempts,
-                **({"digest": True} if delivery.purpose is Purpose.DIGEST else {}),
-                **details,
-            },
-        )
-
-
-async def apply_status(
-    session: AsyncSession,
-    *,
-    provider: str,
-    provider_message_id: str,
-    delivered: bool,
-    error: str | None,
-    now: datetime,
-) -> list[uuid.UUID]:
-    """A provider's later word on a message it accepted (a status callback): ``sent``
-    becomes ``delivered``, or ``failed`` (a bounce, an undelivered SMS). Returns the pages
-    whose deliveries became final failures, for ``delivery_tiers.after_final``: a late
-    failure releases the next tier like any other."""
-    delivery = await session.scalar(
-        sa.select(Delivery)
-        .where(
-            Delivery.provider == provider,
-            Delivery.provider_message_id == provider_message_id,
-            Delivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
-        )
-        .with_for_update()
-    )
-    if delivery is None:
-        return []
-    if delivered:
-        if delivery.status is DeliveryStatus.SENT:
-            _set(session, delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now)
-            await _members(session, delivery, status=DeliveryStatus.DELIVERED, delivered_at=now)
-        return []
-    return await _fail(
-        session, delivery, ErrorCode.REJECTED, error or f"{provider} reported a failure", now
-    )

@@ -19,8 +19,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.actions import delivery_statements as statements
 from tocsin.actions import incidents, principals
 from tocsin.actions.actors import Actor
+from tocsin.db import driver
 from tocsin.db.models.deliveries import Delivery, MagicLink
 from tocsin.db.models.incidents import Incident
 from tocsin.db.models.users import User
@@ -53,33 +55,48 @@ class Inspected:
     incidents: tuple[Incident, ...] = ()
 
 
-async def issue(
-    session: AsyncSession,
-    *,
-    action: LinkAction,
-    user_id: uuid.UUID,
-    expires_at: datetime,
-    now: datetime,
-    incident_id: uuid.UUID | None = None,
-    digest_id: uuid.UUID | None = None,
-    delivery_id: uuid.UUID | None = None,
-) -> str:
-    """A new link's token (shown once, in the mail)."""
-    token = tokens.new_token()
-    session.add(
-        MagicLink(
-            id=uuid.uuid4(),
-            token_hash=tokens.digest(token),
-            action=action.value,
-            user_id=user_id,
-            incident_id=incident_id,
-            digest_id=digest_id,
-            delivery_id=delivery_id,
-            created_at=now,
-            expires_at=expires_at,
+class Issuer:
+    """Links minted for a batch of deliveries, inserted in one statement (``insert``) in
+    the transaction that marks the deliveries ``sending``: a link in a mail always exists
+    in the database once the mail can go out."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._rows: list[dict[str, object]] = []
+
+    def issue(
+        self,
+        *,
+        action: LinkAction,
+        user_id: uuid.UUID,
+        expires_at: datetime,
+        incident_id: uuid.UUID | None = None,
+        digest_id: uuid.UUID | None = None,
+        delivery_id: uuid.UUID | None = None,
+    ) -> str:
+        """A new link's token (shown once, in the mail; only its digest is kept)."""
+        token = tokens.new_token()
+        self._rows.append(
+            {
+                "id": uuid.uuid4(),
+                "token_hash": tokens.digest(token),
+                "action": action.value,
+                "user_id": user_id,
+                "incident_id": incident_id,
+                "digest_id": digest_id,
+                "delivery_id": delivery_id,
+                "expires_at": expires_at,
+            }
         )
-    )
-    return token
+        return token
+
+    async def insert(self, session: AsyncSession) -> None:
+        if self._rows:
+            await driver.execute(
+                session,
+                statements.INSERT_LINKS,
+                {"now": self.now, "rows": statements.records(self._rows)},
+            )
 
 
 async def inspect(

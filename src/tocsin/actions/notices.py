@@ -1,29 +1,31 @@
-"""Building what a delivery says (``notify.messages.Notice``) while it is claimed.
+"""Building what a delivery says (``domain.notices.Notice``) while it is claimed.
 
-Runs in the claim transaction, after the incident's state was checked: the magic links it
-mints are committed together with the delivery's ``sending`` state, so a link in a mail
-always exists in the database.
+Runs in the claim transaction, after the checks, for a whole batch at once: the claim's one
+query brings each delivery with its recipient, method, page and incident (``Claimed``),
+one more brings the incidents digests carry (``digest_members``), and the magic links are
+minted into a ``magic_links.Issuer`` that inserts them all with the deliveries' ``sending``
+state, so a link in a mail always exists in the database. Building a notice itself reads
+nothing: it is a function of those rows.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.actions import delivery_statements as statements
 from tocsin.actions import magic_links
-from tocsin.db.models.contact_methods import ContactMethod
-from tocsin.db.models.deliveries import Delivery
-from tocsin.db.models.incidents import Incident, Page
-from tocsin.db.models.services import Service
-from tocsin.db.models.teams import Team
-from tocsin.db.models.users import User
-from tocsin.domain.deliveries import DeliveryStatus, Purpose
+from tocsin.db import driver
+from tocsin.domain.channels import ChannelKind
+from tocsin.domain.deliveries import Purpose
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.domain.notices import IncidentFacts, Notice, Recipient
+from tocsin.domain.notices import IncidentFacts, Notice, Recipient, thread_id
 
 LINK_MARGIN = timedelta(minutes=5)
 
@@ -33,172 +35,206 @@ class LinkPolicy:
     base_url: str
     # The shortest life of an action link; it also outlives the escalation it would stop.
     min_ttl: timedelta
+    # The domain of Message-IDs (email threads).
+    thread_domain: str
 
 
-async def build(
-    session: AsyncSession, delivery: Delivery, *, policy: LinkPolicy, now: datetime
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident as a message shows it (columns of ``CLAIM_DELIVERIES`` and
+    ``DIGEST_MEMBERS``, in this order)."""
+
+    id: uuid.UUID
+    status: str
+    service_id: uuid.UUID
+    number: int
+    title: str
+    description: str
+    severity: str
+    urgency: str
+    created_at: datetime
+    alert_count: int
+    next_escalation_at: datetime | None
+    service: str
+    team: str
+
+    @property
+    def triggered(self) -> bool:
+        return self.status == IncidentStatus.TRIGGERED.value
+
+    def facts(self, base_url: str, urls: dict[str, str | None]) -> IncidentFacts:
+        return IncidentFacts(
+            id=self.id,
+            number=self.number,
+            title=self.title,
+            description=self.description,
+            service=self.service,
+            team=self.team,
+            urgency=self.urgency,
+            severity=self.severity,
+            status=self.status,
+            triggered_at=self.created_at,
+            alert_count=self.alert_count,
+            url=f"{base_url}/incidents/{self.id}",
+            acknowledge_url=urls.get("acknowledge_url"),
+            resolve_url=urls.get("resolve_url"),
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed delivery with what its checks and its message need (one row of
+    ``CLAIM_DELIVERIES``)."""
+
+    id: uuid.UUID
+    purpose: Purpose
+    kind: ChannelKind
+    attempts: int
+    page_id: uuid.UUID | None
+    incident_id: uuid.UUID | None
+    user_id: uuid.UUID
+    contact_method_id: uuid.UUID | None
+    details: dict[str, Any]
+    # The method exists and is not disabled.
+    method_usable: bool
+    address: str | None
+    verified: bool
+    name: str
+    time_zone: str
+    level: int | None
+    incident: IncidentRow | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Claimed:
+        return cls(
+            id=row[0],
+            purpose=Purpose(row[1]),
+            kind=ChannelKind(row[2]),
+            attempts=row[3],
+            page_id=row[4],
+            incident_id=row[5],
+            user_id=row[6],
+            contact_method_id=row[7],
+            details=row[8],
+            method_usable=bool(row[9]),
+            address=row[10],
+            verified=row[11],
+            name=row[12],
+            time_zone=row[13],
+            level=row[14],
+            incident=IncidentRow(*row[15:]) if row[15] is not None else None,
+        )
+
+
+async def digest_members(
+    session: AsyncSession, digest_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[IncidentRow]]:
+    """The still-triggered incidents each digest carries, by number."""
+    members: dict[uuid.UUID, list[IncidentRow]] = defaultdict(list)
+    if digest_ids:
+        rows = await driver.execute(
+            session, statements.DIGEST_MEMBERS, {"digest_ids": list(digest_ids)}
+        )
+        for digest_id, *incident in rows:
+            members[digest_id].append(IncidentRow(*incident))
+    return members
+
+
+def build(
+    claimed: Claimed,
+    *,
+    members: Sequence[IncidentRow],
+    policy: LinkPolicy,
+    links: magic_links.Issuer,
+    now: datetime,
 ) -> Notice:
-    user = await session.get(User, delivery.user_id)
-    method = (
-        await session.get(ContactMethod, delivery.contact_method_id)
-        if delivery.contact_method_id
-        else None
-    )
-    assert user is not None
-    assert method is not None
-    recipient = Recipient(user.id, user.name, method.address, user.time_zone)
-    details = delivery.details
+    """What the claimed delivery says; its action links are minted into ``links``."""
+    assert claimed.address is not None  # the checks failed deliveries without a method
+    details = claimed.details
     base = Notice(
-        delivery_id=delivery.id,
-        purpose=delivery.purpose,
-        recipient=recipient,
+        delivery_id=claimed.id,
+        purpose=claimed.purpose,
+        recipient=Recipient(claimed.user_id, claimed.name, claimed.address, claimed.time_zone),
         now=now,
         base_url=policy.base_url,
         message_id=details.get("message_id"),
         thread_id=details.get("thread_id"),
     )
-    if delivery.purpose is Purpose.PAGE:
-        assert delivery.incident_id is not None
-        assert delivery.page_id is not None
-        incident = await _incident(session, delivery.incident_id)
-        page = await session.get(Page, delivery.page_id)
-        expires = _expiry(incident, policy, now)
-        facts = await _facts(
-            session,
-            incident,
-            policy,
-            user_id=user.id,
-            delivery_id=delivery.id,
-            expires=expires,
-            now=now,
-        )
+    if claimed.purpose is Purpose.PAGE:
+        assert claimed.incident is not None
+        expires = _expiry(claimed.incident, policy, now)
+        urls = _links(links, policy, claimed, expires, incident_id=claimed.incident.id)
         return replace(
             base,
-            incidents=(facts,),
-            level=page.level if page else 1,
+            incidents=(claimed.incident.facts(policy.base_url, urls),),
+            level=claimed.level or 1,
             links_expire_at=expires,
         )
-    if delivery.purpose is Purpose.DIGEST:
-        members = await bundled_incidents(session, delivery.id)
+    if claimed.purpose is Purpose.DIGEST:
         expires = max(_expiry(incident, policy, now) for incident in members)
-        facts_list = [
-            await _facts(
-                session,
-                incident,
-                policy,
-                user_id=user.id,
-                delivery_id=delivery.id,
-                expires=expires,
-                now=now,
+        facts = tuple(
+            incident.facts(
+                policy.base_url,
+                _links(links, policy, claimed, expires, incident_id=incident.id),
             )
             for incident in members
-        ]
-        links = {
-            action: magic_links.issue_url(
-                policy.base_url,
-                await magic_links.issue(
-                    session,
-                    action=action,
-                    user_id=user.id,
-                    expires_at=expires,
-                    now=now,
-                    digest_id=delivery.id,
-                    delivery_id=delivery.id,
-                ),
-            )
-            for action in magic_links.LinkAction
-        }
+        )
+        every = _links(links, policy, claimed, expires, digest_id=claimed.id)
         return replace(
             base,
-            incidents=tuple(facts_list),
-            acknowledge_all_url=links[magic_links.LinkAction.ACKNOWLEDGE],
-            resolve_all_url=links[magic_links.LinkAction.RESOLVE],
+            incidents=facts,
+            acknowledge_all_url=every["acknowledge_url"],
+            resolve_all_url=every["resolve_url"],
             links_expire_at=expires,
         )
-    if delivery.purpose is Purpose.STATUS:
-        assert delivery.incident_id is not None
-        incident = await _incident(session, delivery.incident_id)
-        facts = await _facts(
-            session, incident, policy, user_id=None, delivery_id=None, expires=None, now=now
-        )
+    if claimed.purpose is Purpose.STATUS:
+        assert claimed.incident is not None
         return replace(
             base,
-            incidents=(facts,),
+            # In the incident's thread, after the page that told them of it.
+            thread_id=thread_id(claimed.incident.id, claimed.user_id, policy.thread_domain),
+            incidents=(claimed.incident.facts(policy.base_url, {}),),
             event=details["event"],
             event_by=details["by"],
             event_at=datetime.fromisoformat(details["at"]),
         )
-    if delivery.purpose is Purpose.SHIFT:
+    if claimed.purpose is Purpose.SHIFT:
         return replace(
             base, schedule=details["schedule"], event_at=datetime.fromisoformat(details["at"])
         )
     return replace(base, verification_url=details.get("verification_url"))
 
 
-async def bundled_incidents(session: AsyncSession, digest_id: uuid.UUID) -> list[Incident]:
-    """The still-triggered incidents a digest carries, by number."""
-    members = sa.select(Delivery.incident_id).where(
-        Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.BUNDLED
-    )
-    found = await session.scalars(
-        sa.select(Incident)
-        .where(Incident.id.in_(members), Incident.status == IncidentStatus.TRIGGERED)
-        .order_by(Incident.number)
-    )
-    return list(found.all())
+def _links(
+    links: magic_links.Issuer,
+    policy: LinkPolicy,
+    claimed: Claimed,
+    expires: datetime,
+    *,
+    incident_id: uuid.UUID | None = None,
+    digest_id: uuid.UUID | None = None,
+) -> dict[str, str | None]:
+    """Acknowledge and Resolve links for the recipient, bound to one incident or a
+    digest."""
+    return {
+        f"{action.value}_url": magic_links.issue_url(
+            policy.base_url,
+            links.issue(
+                action=action,
+                user_id=claimed.user_id,
+                expires_at=expires,
+                incident_id=incident_id,
+                digest_id=digest_id,
+                delivery_id=claimed.id,
+            ),
+        )
+        for action in magic_links.LinkAction
+    }
 
 
-def _expiry(incident: Incident, policy: LinkPolicy, now: datetime) -> datetime:
+def _expiry(incident: IncidentRow, policy: LinkPolicy, now: datetime) -> datetime:
     # A link never dies before the escalation it would stop has come.
     expires = now + policy.min_ttl
     if incident.next_escalation_at is not None:
         expires = max(expires, incident.next_escalation_at + LINK_MARGIN)
     return expires
-
-
-async def _incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
-    incident = await session.get(Incident, incident_id)
-    assert incident is not None
-    return incident
-
-
-async def _facts(
-    session: AsyncSession,
-    incident: Incident,
-    policy: LinkPolicy,
-    *,
-    user_id: uuid.UUID | None,
-    delivery_id: uuid.UUID | None,
-    expires: datetime | None,
-    now: datetime,
-) -> IncidentFacts:
-    service = await session.get(Service, incident.service_id)
-    team = await session.get(Team, incident.team_id)
-    urls: dict[str, str | None] = {"acknowledge_url": None, "resolve_url": None}
-    if user_id is not None and expires is not None:
-        for action in magic_links.LinkAction:
-            token = await magic_links.issue(
-                session,
-                action=action,
-                user_id=user_id,
-                expires_at=expires,
-                now=now,
-                incident_id=incident.id,
-                delivery_id=delivery_id,
-            )
-            urls[f"{action.value}_url"] = magic_links.issue_url(policy.base_url, token)
-    return IncidentFacts(
-        id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        description=incident.description,
-        service=service.name if service else "",
-        team=team.name if team else "",
-        urgency=incident.urgency.value,
-        severity=incident.severity.value,
-        status=incident.status.value,
-        triggered_at=incident.created_at,
-        alert_count=incident.alert_count,
-        url=f"{policy.base_url}/incidents/{incident.id}",
-        **urls,
-    )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import audit, oncall
 from tocsin.actions.actors import Actor
-from tocsin.actions.contact_methods import authorize_owner
+from tocsin.actions.contact_methods import authorize_owner, authorize_user
 from tocsin.db.models.contact_methods import ContactMethod, NotificationRule, NotificationSetting
 from tocsin.db.models.schedules import Schedule
 from tocsin.db.models.users import User
@@ -39,7 +39,7 @@ async def rules_of(session: AsyncSession, user_id: uuid.UUID) -> list[notificati
 async def get_rules(
     session: AsyncSession, *, actor: Actor, user_id: uuid.UUID
 ) -> list[notification_rules.Rule]:
-    authorize_owner(actor, user_id)
+    await authorize_user(session, actor, user_id)
     return await rules_of(session, user_id)
 
 
@@ -53,7 +53,7 @@ async def set_rules(
     now: datetime,
 ) -> list[notification_rules.Rule]:
     """Replace the rules of one urgency."""
-    authorize_owner(actor, user_id)
+    await authorize_user(session, actor, user_id)
     problem = notification_rules.check(rules)
     if problem is not None:
         raise InvalidInput("steps", problem)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,17 +13,26 @@ from tocsin.db.models.deliveries import OutboxMessage
 from tocsin.domain.access import Action, authorize
 
 
-async def store(session: AsyncSession, message: EmailMessage, *, now: datetime) -> uuid.UUID:
-    text = message.get_body(preferencelist=("plain",))
-    html = message.get_body(preferencelist=("html",))
+async def store(
+    session: AsyncSession,
+    *,
+    message_id: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    raw: str,
+    now: datetime,
+) -> uuid.UUID:
+    """Keep a mail delivered to the outbox: its parts as sent, and the whole message."""
     row = OutboxMessage(
         id=uuid.uuid4(),
-        message_id=str(message["Message-ID"] or "")[:256],
-        recipient=str(message["To"] or "")[:320],
-        subject=str(message["Subject"] or "")[:1000],
-        text_body=text.get_content() if text is not None else "",
-        html_body=html.get_content() if html is not None else "",
-        raw=message.as_string(),
+        message_id=message_id[:256],
+        recipient=recipient[:320],
+        subject=subject[:1000],
+        text_body=text,
+        html_body=html,
+        raw=raw,
         created_at=now,
     )
     session.add(row)

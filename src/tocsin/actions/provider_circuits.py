@@ -2,7 +2,9 @@
 
 Each decision reads and writes the provider's row under ``FOR UPDATE`` in a transaction of
 its own (a few milliseconds), so two processes cannot both become the half-open probe.
-The rules are ``domain.circuits``; this module only loads and stores them.
+The rules are ``domain.circuits``; this module only loads and stores them. Senders skip
+these transactions for a provider they read as closed and clean less than a second ago
+(``notify.sending.Breakers``).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def _store(row: ProviderCircuit, circuit: circuits.Circuit, now: datetime) -> No
     row.updated_at = now
 
 
-async def states(session: AsyncSession) -> dict[str, circuits.CircuitState]:
-    rows = await session.execute(sa.select(ProviderCircuit.provider, ProviderCircuit.state))
-    return {provider: state for provider, state in rows}
+async def circuits_of(session: AsyncSession) -> dict[str, circuits.Circuit]:
+    """Every stored breaker (a provider with no row has never failed: closed)."""
+    rows = await session.scalars(sa.select(ProviderCircuit))
+    return {row.provider: _circuit(row) for row in rows}

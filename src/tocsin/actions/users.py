@@ -110,12 +110,17 @@ async def update_user(
     changed = {key: value for key, value in changed.items() if getattr(user, key) != value}
     if not changed:
         return user
+    previous_email = user.email
     for key, value in changed.items():
         setattr(user, key, value)
     user.updated_at = now
     await flush_unique(
         session, resource="user", fields={"uq_user_account_email": ("email", user.email)}
     )
+    if "email" in changed:
+        await contact_methods.follow_account_email(
+            session, actor=actor, user=user, previous=previous_email, now=now
+        )
     await audit.record(
         session,
         actor=actor,

@@ -10,8 +10,8 @@ someone whose only method is a phone is still paged (the original left them with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 
@@ -47,6 +47,21 @@ RATE_LIMITS: Mapping[ChannelKind, tuple[int, timedelta]] = {
     ChannelKind.SMS: (1, timedelta(minutes=1)),
     ChannelKind.VOICE: (1, timedelta(minutes=1)),
 }
+
+
+def rate_limited_until(
+    kind: ChannelKind, recent_sends: Sequence[datetime], now: datetime
+) -> datetime | None:
+    """When a method of ``kind`` may next be sent to, if its limit is reached at ``now``
+    (``recent_sends``: when it was sent to lately, in any order)."""
+    limit = RATE_LIMITS.get(kind)
+    if limit is None:
+        return None
+    count, window = limit
+    within = sorted(sent for sent in recent_sends if sent > now - window)
+    if len(within) < count:
+        return None
+    return within[len(within) - count] + window
 
 
 def intrusive(kind: ChannelKind) -> bool:

@@ -18,7 +18,7 @@ undelivered SMS): ``sent ──callback──▶ failed``, and the next tier is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -120,3 +120,62 @@ class Unknown:
 
 
 Outcome = Sent | Failed | Unknown
+
+
+class Check(StrEnum):
+    """What the checks before an attempt decided (``before_sending``)."""
+
+    SEND = "send"
+    CANCEL = "cancel"
+    HOLD = "hold"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: Check
+    # HOLD: until when (the end of the service's maintenance).
+    until: datetime | None = None
+    # FAIL: why, permanently.
+    error: ErrorCode | None = None
+    detail: str = ""
+
+
+def before_sending(
+    purpose: Purpose,
+    *,
+    kind: str,
+    incident_triggered: bool,
+    maintenance_until: datetime | None,
+    digest_members: int,
+    method_usable: bool,
+    method_verified: bool,
+    deliverable: bool,
+) -> Verdict:
+    """The checks made in the transaction that claims an attempt, in order: a page of an
+    incident no longer triggered is cancelled, one whose service is in maintenance is held
+    until the window ends, a digest with nothing left to carry is cancelled; a method that
+    is gone, disabled or unverified (verification messages excepted) or a kind with no
+    provider fails at once, since no retry could help."""
+    if purpose is Purpose.PAGE:
+        if not incident_triggered:
+            return Verdict(Check.CANCEL)
+        if maintenance_until is not None:
+            return Verdict(Check.HOLD, until=maintenance_until)
+    elif purpose is Purpose.DIGEST and digest_members == 0:
+        return Verdict(Check.CANCEL)
+    if not method_usable:
+        return Verdict(
+            Check.FAIL,
+            error=ErrorCode.UNVERIFIED,
+            detail="the contact method was removed or disabled",
+        )
+    if not method_verified and purpose is not Purpose.VERIFICATION:
+        return Verdict(
+            Check.FAIL, error=ErrorCode.UNVERIFIED, detail="the contact method is not verified"
+        )
+    if not deliverable:
+        return Verdict(
+            Check.FAIL, error=ErrorCode.NOT_DELIVERABLE, detail=f"no {kind} provider is configured"
+        )
+    return Verdict(Check.SEND)

@@ -66,3 +66,9 @@ class Notice:
     message_id: str | None = None
     thread_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def thread_id(incident_id: uuid.UUID, user_id: uuid.UUID, domain: str) -> str:
+    """The Message-ID of the first mail about an incident to a person: every later mail
+    about it (escalations, status changes) refers to it, so the incident is one thread."""
+    return f"<incident.{incident_id}.{user_id}@{domain}>"

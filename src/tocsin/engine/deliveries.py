@@ -4,61 +4,80 @@ Owns ``delivery.next_attempt_at`` (queued, held, unknown) and ``delivery.lease_u
 (sending). One tick:
 
 1. In one transaction: turn ``sending`` rows whose lease has expired into ``unknown``
-   (``actions.deliveries.recover_expired``); claim due rows with ``FOR UPDATE SKIP
-   LOCKED``; ``prepare`` each (incident still triggered? maintenance? rate limit?) and mark
-   it ``sending`` with a lease. Commit: from here a crash leaves a row the lease recovers.
-2. Call the providers outside any transaction, concurrently (``notify.sending``).
-3. Record each outcome in its own short transaction, a compare-and-set on the attempt.
+   (``actions.deliveries.recover_expired``), then claim a batch of due rows with ``FOR
+   UPDATE SKIP LOCKED``, check them and mark the sendable ones ``sending`` with a lease
+   (``actions.deliveries.claim_due``). Commit: from here a crash leaves rows the lease
+   recovers.
+2. Start the provider calls outside any transaction, at most ``notifier.concurrency`` at a
+   time (a semaphore), and return: the loop ticks again at once while a batch was full.
+3. As calls finish, record their outcomes in batches (``actions.delivery_outcomes.record``):
+   one transaction at a time, taking every outcome that finished while the previous one
+   was being written, so a burst of mails costs a few transactions, not one per mail.
 
 A duplicate run is harmless: a claimed row is locked, a ``sending`` row is not due, and an
 outcome for an attempt that is no longer current matches nothing.
 
-The tick waits a short while for its sends, then leaves slow ones to finish in the
-background, so a slow mail server never delays the escalation module's next tick.
+The module never holds more claimed sends than twice its concurrency, so a send never
+waits for a slot longer than one provider call: its lease (``notifier.build``) covers the
+wait and the call. When more than half of that is in flight it claims nothing and says
+it has nothing due, and the send that brings it back to half wakes the engine (``wake``,
+set by the engine loop): claims stay batches, not a row or two per transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 
-import sqlalchemy as sa
 import structlog
 
-from tocsin.actions import deliveries, delivery_tiers, maintenance
-from tocsin.db.models.deliveries import Delivery
+from tocsin.actions import deliveries, delivery_outcomes, delivery_tiers, maintenance
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
-from tocsin.domain.deliveries import DeliveryStatus, Failed, Outcome, Sent, Unknown
-from tocsin.engine import claims
-from tocsin.engine.modules import TickReport, apply_each
+from tocsin.domain.deliveries import MAX_ATTEMPTS, Failed, Sent, Unknown
+from tocsin.engine.modules import TickReport
 from tocsin.metrics import Metrics
 from tocsin.notify import sending
 from tocsin.notify.notifier import Notifier
 
 log = structlog.get_logger(__name__)
 
-RETRY_AFTER_FAILURE = timedelta(seconds=30)
-CLAIMABLE = (DeliveryStatus.QUEUED, DeliveryStatus.HELD, DeliveryStatus.UNKNOWN)
-_DUE = (Delivery.status.in_(CLAIMABLE),)
-
 
 class DeliveryModule:
     name = "deliveries"
 
     def __init__(
-        self, notifier: Notifier, metrics: Metrics, *, wait_for_sends: float = 2.0
+        self, notifier: Notifier, metrics: Metrics, *, wait_for_sends: float = 0.0
     ) -> None:
         self.notifier = notifier
         self.metrics = metrics
+        # How long a tick waits for its sends (tests wait for all of them; a running
+        # engine does not wait, so a slow mail server never delays the next tick).
         self.wait_for_sends = wait_for_sends
+        self.breakers = sending.Breakers()
         self._slots = asyncio.Semaphore(notifier.concurrency)
+        self._capacity = 2 * notifier.concurrency
         self._inflight: set[asyncio.Task[None]] = set()
+        self._finished: list[delivery_outcomes.Finished] = []
+        self._recording = asyncio.Lock()
+        self._starved = False
+        # Called when room frees up after a tick found none, or when an outcome made a
+        # row due again (the engine's wake-up).
+        self.wake: Callable[[], None] | None = None
+        # When a row is next due, read in the last claim's transaction, so the engine
+        # sleeps on it without a transaction of its own. New rows come with a NOTIFY;
+        # retries this process schedules wake it (``_write``).
+        self._next: datetime | None = None
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
         report = TickReport(self.name)
-        prepared: list[deliveries.Prepared] = []
+        room = self._capacity - len(self._inflight)
+        if self._full():
+            self._starved = True
+            return report
+        limit = min(batch_size, room)
         outcomes = delivery_tiers.Outcomes()
         async with database.transaction() as session:
             recovered = await deliveries.recover_expired(
@@ -66,18 +85,9 @@ class DeliveryModule:
             )
             if recovered:
                 log.warning("recovered sends whose worker stopped", deliveries=recovered)
-            due = await claims.claim_due(
-                session,
-                Delivery,
-                Delivery.next_attempt_at,
-                now=now,
-                limit=batch_size,
-                where=_DUE,
-            )
-            report.claimed = len(due)
-            report.more = len(due) == batch_size
+            if self.breakers.stale(now):
+                await self.breakers.refresh(session, now, self._providers())
             holds: dict[uuid.UUID, datetime | None] = {}
-            final_pages: list[uuid.UUID] = []
 
             async def maintenance_until(service_id: uuid.UUID) -> datetime | None:
                 if service_id not in holds:
@@ -85,96 +95,146 @@ class DeliveryModule:
                     holds[service_id] = domain_maintenance.active_until(windows, now)
                 return holds[service_id]
 
-            async def step(delivery: Delivery) -> bool:
-                decided = await deliveries.prepare(
-                    session,
-                    delivery,
-                    policy=self.notifier.send,
-                    now=now,
-                    maintenance_until=maintenance_until,
-                )
-                final_pages.extend(decided.final_pages)
-                if decided.prepared is not None:
-                    prepared.append(decided.prepared)
-                return True
-
-            async def later(delivery: Delivery) -> None:
-                await session.execute(
-                    sa.update(Delivery)
-                    .where(Delivery.id == delivery.id, Delivery.status.in_(CLAIMABLE))
-                    .values(next_attempt_at=now + RETRY_AFTER_FAILURE)
-                    .execution_options(synchronize_session=False)
-                )
-
-            await apply_each(session, due, step, report, on_failure=later)
-            if final_pages:
+            claim = await deliveries.claim_due(
+                session,
+                limit=limit,
+                policy=self.notifier.send,
+                now=now,
+                maintenance_until=maintenance_until,
+            )
+            if claim.final_pages:
                 await delivery_tiers.after_final(
-                    session, final_pages, ops=self.notifier.send.ops, now=now, outcomes=outcomes
+                    session,
+                    claim.final_pages,
+                    ops=self.notifier.send.ops,
+                    now=now,
+                    outcomes=outcomes,
                 )
+            self._next = await deliveries.next_due(session)
         self._count(outcomes)
+        report.claimed = claim.claimed
+        report.applied = claim.claimed - claim.failed
+        report.failed = claim.failed
+        report.more = claim.claimed == limit
         tasks = [
             asyncio.create_task(self._send(database, item, now), name=f"send-{item.delivery_id}")
-            for item in prepared
+            for item in claim.prepared
         ]
         for task in tasks:
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        if tasks:
+            task.add_done_callback(self._done)
+        if tasks and self.wait_for_sends > 0:
             await asyncio.wait(tasks, timeout=self.wait_for_sends)
         return report
 
     async def next_due(self, database: Database) -> datetime | None:
-        async with database.transaction() as session:
-            due = await claims.earliest(session, Delivery.next_attempt_at, *_DUE)
-            lease = await claims.earliest(
-                session, Delivery.lease_until, Delivery.status == DeliveryStatus.SENDING
-            )
-        return min((t for t in (due, lease) if t is not None), default=None)
+        if self._full():
+            return None  # sends finishing make room and wake the engine
+        return self._next
 
     async def drain(self) -> None:
-        """Wait for sends still in flight (tests and a clean shutdown)."""
-        if self._inflight:
+        """Wait for sends still in flight and their outcomes (tests, a clean shutdown)."""
+        while self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    def _full(self) -> bool:
+        # Room for less than half a capacity counts as none: the engine then waits for a
+        # batch's worth of room instead of claiming a handful of rows per tick, each
+        # claim a transaction.
+        return len(self._inflight) > self._capacity // 2
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if self._starved and not self._full():
+            self._starved = False
+            if self.wake is not None:
+                self.wake()
+
+    def _providers(self) -> list[str]:
+        return [p.name for channel in self.notifier.channels.values() for p in channel.providers]
 
     async def _send(self, database: Database, item: deliveries.Prepared, now: datetime) -> None:
         channel = self.notifier.channels[item.kind]
-        try:
-            async with self._slots:
+        async with self._slots:
+            try:
                 outcome, provider = await sending.send(
-                    database, channel, item.notice, time_limit=self.notifier.timeout, now=now
-                )
-            outcomes = delivery_tiers.Outcomes()
-            async with database.transaction() as session:
-                pages = await deliveries.finish(
-                    session,
-                    item,
-                    outcome,
-                    provider=provider,
-                    resend_after_unknown=channel.resend_after_unknown,
+                    database,
+                    channel,
+                    item.notice,
+                    breakers=self.breakers,
+                    time_limit=self.notifier.timeout,
                     now=now,
                 )
-                if pages:
-                    await delivery_tiers.after_final(
-                        session, pages, ops=self.notifier.send.ops, now=now, outcomes=outcomes
-                    )
-        except Exception:
-            # The row stays "sending"; its lease expires and recovery decides. Logged and
-            # counted, never swallowed silently.
-            log.exception("recording a delivery outcome failed", delivery=str(item.delivery_id))
-            self.metrics.engine_errors.labels(self.name).inc()
-            return
-        self.metrics.notifications.labels(item.kind.value, _label(outcome, pages)).inc()
+            except Exception:
+                # A bug or a database error around the call: the row stays "sending", its
+                # lease expires and recovery decides. Logged and counted, never silent.
+                log.exception("sending a delivery failed", delivery=str(item.delivery_id))
+                self.metrics.engine_errors.labels(self.name).inc()
+                return
+        self._finished.append(
+            delivery_outcomes.Finished(
+                item.delivery_id,
+                item.attempt,
+                item.kind,
+                outcome,
+                provider,
+                channel.resend_after_unknown,
+                now,
+            )
+        )
+        await self._record(database)
+
+    async def _record(self, database: Database) -> None:
+        """Record every outcome that has finished, in one transaction. While it is being
+        written, more finish and wait for the lock; the next holder takes them all."""
+        async with self._recording:
+            batch, self._finished = self._finished, []
+            if not batch:
+                return
+            try:
+                await self._write(database, batch)
+            except Exception:
+                log.exception("recording a batch of outcomes failed", deliveries=len(batch))
+                self.metrics.engine_errors.labels(self.name).inc()
+                # One bad row must not leave the others to lease recovery (a re-send):
+                # record them one by one; a row that still fails stays "sending".
+                for item in batch:
+                    try:
+                        await self._write(database, [item])
+                    except Exception:
+                        log.exception("recording an outcome failed", delivery=str(item.delivery_id))
+            for item in batch:
+                self.metrics.notifications.labels(item.kind.value, _label(item)).inc()
+
+    async def _write(self, database: Database, batch: list[delivery_outcomes.Finished]) -> None:
+        outcomes = delivery_tiers.Outcomes()
+        async with database.transaction() as session:
+            final = await delivery_outcomes.record(session, batch)
+            # A failure or an unknown outcome may have made a row due later (a retry)
+            # or released the next tier: the engine looks again (``next_due``).
+            again = any(not isinstance(item.outcome, Sent) for item in batch)
+            if final:
+                await delivery_tiers.after_final(
+                    session,
+                    final,
+                    ops=self.notifier.send.ops,
+                    now=max(item.at for item in batch),
+                    outcomes=outcomes,
+                )
         self._count(outcomes)
+        if again and self.wake is not None:
+            self.wake()
 
     def _count(self, outcomes: delivery_tiers.Outcomes) -> None:
         self.metrics.notification_unreachable.inc(outcomes.unreachable)
         self.metrics.operations_incidents.inc(outcomes.ops_incidents)
 
 
-def _label(outcome: Outcome, final_pages: list[uuid.UUID]) -> str:
+def _label(item: delivery_outcomes.Finished) -> str:
+    outcome = item.outcome
     if isinstance(outcome, Sent):
         return "delivered" if outcome.delivered else "sent"
     if isinstance(outcome, Unknown):
         return "unknown"
     assert isinstance(outcome, Failed)
-    return "failed" if outcome.permanent or final_pages else "retry"
+    return "failed" if outcome.permanent or item.attempt >= MAX_ATTEMPTS else "retry"

@@ -1,10 +1,12 @@
 """Dispatch module: turn every new page into deliveries, by the paged person's rules.
 
-Owns ``page.dispatched_at`` (the queue is the pages where it is null). Claims undispatched
-pages with ``FOR UPDATE SKIP LOCKED`` and applies ``actions.dispatch.dispatch_page`` to
-each, which marks the page with a conditional UPDATE and writes its deliveries under a
-unique (page, contact method) constraint: a duplicate run dispatches nothing twice. Runs
-right after the escalation module, so a page is dispatched in the tick that wrote it.
+Owns ``page.dispatched_at`` (the queue is the pages where it is null). Each tick claims a
+batch of undispatched pages with ``FOR UPDATE SKIP LOCKED`` and applies
+``actions.dispatch.dispatch_due`` to them in one transaction, which marks each page with a
+conditional UPDATE and writes its deliveries under a unique (page, contact method)
+constraint: a duplicate run dispatches nothing twice. Runs right after the escalation
+module, so a page is dispatched in the tick that wrote it; pages written elsewhere (an
+incident escalated by hand) wake the engine with a NOTIFY.
 """
 
 from __future__ import annotations
@@ -12,14 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from tocsin.actions import delivery_tiers, dispatch
-from tocsin.db.models.incidents import Page
 from tocsin.db.session import Database
-from tocsin.engine import claims
-from tocsin.engine.modules import TickReport, apply_each
+from tocsin.engine.modules import TickReport
 from tocsin.metrics import Metrics
 from tocsin.notify.notifier import Notifier
-
-_DUE = (Page.dispatched_at.is_(None),)
 
 
 class DispatchModule:
@@ -28,37 +26,31 @@ class DispatchModule:
     def __init__(self, notifier: Notifier, metrics: Metrics) -> None:
         self.notifier = notifier
         self.metrics = metrics
+        # When pages are next due, read in the last tick's transaction: the engine sleeps
+        # on it without a transaction of its own. New pages wake it (NOTIFY) anyway.
+        self._next: datetime | None = None
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
-        report = TickReport(self.name)
         outcomes = delivery_tiers.Outcomes()
         async with database.transaction() as session:
-            pages = await claims.claim_due(
-                session, Page, Page.created_at, now=now, limit=batch_size, where=_DUE
+            done = await dispatch.dispatch_due(
+                session,
+                limit=batch_size,
+                policy=self.notifier.dispatch,
+                ops=self.notifier.send.ops,
+                now=now,
+                outcomes=outcomes,
             )
-            report.claimed = len(pages)
-            report.more = len(pages) == batch_size
-
-            async def step(page: Page) -> bool:
-                return await dispatch.dispatch_page(
-                    session,
-                    page,
-                    policy=self.notifier.dispatch,
-                    ops=self.notifier.send.ops,
-                    now=now,
-                    outcomes=outcomes,
-                )
-
-            await apply_each(session, pages, step, report, on_failure=_stays_due)
+            self._next = await dispatch.next_due(session)
         self.metrics.notification_unreachable.inc(outcomes.unreachable)
         self.metrics.operations_incidents.inc(outcomes.ops_incidents)
-        return report
+        return TickReport(
+            self.name,
+            claimed=done.claimed,
+            applied=done.applied,
+            failed=done.failed,
+            more=done.claimed == batch_size,
+        )
 
     async def next_due(self, database: Database) -> datetime | None:
-        async with database.transaction() as session:
-            return await claims.earliest(session, Page.created_at, *_DUE)
-
-
-async def _stays_due(page: Page) -> None:
-    """Nothing to move: a page that failed to dispatch is still undispatched, so it is due
-    again next tick (``apply_each`` has logged and counted the failure)."""
+        return self._next

@@ -37,6 +37,7 @@ from tocsin.engine.escalations import EscalationModule
 from tocsin.engine.heartbeats import HeartbeatModule
 from tocsin.engine.modules import Module, TickReport
 from tocsin.engine.reopens import ReopenModule
+from tocsin.engine.shift_notices import ShiftModule
 from tocsin.metrics import Metrics
 from tocsin.notify.notifier import Notifier
 
@@ -49,7 +50,8 @@ SLOW_TICK = timedelta(seconds=5)
 def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[Module]:
     # Order matters within one tick: reopened incidents escalate in the same tick, and a
     # missed heartbeat's new incident is paged by the escalation module right after; the
-    # pages it writes are dispatched, and their deliveries sent, in the same tick.
+    # pages it writes (and shift-start notices) are dispatched, and their deliveries sent,
+    # in the same tick.
     modules: list[Module] = [
         ReopenModule(),
         HeartbeatModule(),
@@ -57,7 +59,11 @@ def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[
         EscalationModule(metrics),
     ]
     if notifier is not None:
-        modules += [DispatchModule(notifier, metrics), DeliveryModule(notifier, metrics)]
+        modules += [
+            ShiftModule(notifier),
+            DispatchModule(notifier, metrics),
+            DeliveryModule(notifier, metrics),
+        ]
     return modules
 
 
@@ -149,6 +155,10 @@ class Engine:
         NOTIFY otherwise."""
         wake = asyncio.Event()
         self._wakes.append(wake)
+        if isinstance(module, DeliveryModule):
+            # Its own lane only: when sends make room after it was full, or an outcome
+            # made a row due again, it claims (or looks for its next due time) at once.
+            module.wake = wake.set
         while not stopping.is_set():
             wake.clear()
             started = time.monotonic()

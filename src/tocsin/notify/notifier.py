@@ -23,9 +23,11 @@ from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import Channel
 from tocsin.notify.channels.email import EmailChannel, EmailProvider
 from tocsin.notify.providers.outbox import OutboxProvider
-from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider
 
-# A send's lease: longer than any provider timeout, so a live worker is never "recovered".
+# A send's lease covers, with this margin, the longest a live worker can take: waiting
+# for a slot behind one call (the delivery module holds at most twice its concurrency)
+# and its own call, each up to every provider's timeout (plus the 5 s that bounds a
+# provider ignoring it). A live worker is never "recovered".
 LEASE_MARGIN = timedelta(seconds=60)
 
 
@@ -49,6 +51,11 @@ def deliverable(channels: Mapping[ChannelKind, Channel]) -> frozenset[ChannelKin
 def email_providers(settings: Settings, database: Database, clock: Clock) -> list[EmailProvider]:
     if not settings.smtp_host:
         return [OutboxProvider(database, clock)]
+    # Imported only when SMTP is configured: aiosmtplib and the standard library's email
+    # header machinery it loads are about a megabyte that the default set-up (the local
+    # outbox) never uses, against an idle-memory target of 150 MB (docs/benchmarks.md).
+    from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider  # noqa: PLC0415
+
     port = settings.smtp_port or (465 if settings.smtp_security == "tls" else 587)
     return [
         SmtpProvider(
@@ -60,7 +67,10 @@ def email_providers(settings: Settings, database: Database, clock: Clock) -> lis
                 password=(
                     settings.smtp_password.get_secret_value() if settings.smtp_password else None
                 ),
-            )
+            ),
+            # One open connection per concurrent send: fewer, and a burst of mail would
+            # open (TCP, EHLO, TLS, login) and close connections for every mail above it.
+            max_idle=settings.notify_concurrency,
         )
     ]
 
@@ -81,6 +91,7 @@ def build(
         }
     kinds = deliverable(channels)
     timeout = settings.smtp_timeout_seconds
+    thread_domain = urlsplit(settings.base_url).hostname or "tocsin"
     ops = delivery_tiers.OpsPolicy(settings.operations_service)
     return Notifier(
         channels=channels,
@@ -89,19 +100,26 @@ def build(
             bundle_threshold=settings.notify_bundle_threshold,
             bundle_window=timedelta(minutes=settings.notify_bundle_window_minutes),
             digest_delay=timedelta(seconds=settings.notify_digest_seconds),
-            thread_domain=urlsplit(settings.base_url).hostname or "tocsin",
+            thread_domain=thread_domain,
         ),
         send=SendPolicy(
             deliverable=kinds,
             links=notices.LinkPolicy(
-                base_url=settings.base_url, min_ttl=timedelta(minutes=settings.magic_link_minutes)
+                base_url=settings.base_url,
+                min_ttl=timedelta(minutes=settings.magic_link_minutes),
+                thread_domain=thread_domain,
             ),
-            lease=timedelta(seconds=timeout) + LEASE_MARGIN,
+            lease=2 * _longest_call(channels, timeout) + LEASE_MARGIN,
             ops=ops,
         ),
         timeout=timeout,
         concurrency=settings.notify_concurrency,
     )
+
+
+def _longest_call(channels: Mapping[ChannelKind, Channel], timeout: float) -> timedelta:
+    providers = max((len(channel.providers) for channel in channels.values()), default=1)
+    return timedelta(seconds=timeout + 5) * max(providers, 1)
 
 
 def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:

@@ -7,20 +7,78 @@ the next; a permanent failure about the message itself (an invalid address) ends
 attempt at once, since another provider would refuse it too. Only when every provider is
 skipped or failed does the attempt fail, transiently, and the dispatcher retries later.
 
-No transaction is open during the call: the breaker's reads and writes are short
-transactions of their own.
+No transaction is open during the call. Breakers live in the database so that every
+process shares them, but asking the database before and after every mail would cost two
+transactions per mail for the common case of a healthy provider; ``Breakers`` remembers,
+for a second, which providers were closed with no failures, and goes to the database only
+for the others and for failures.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import provider_circuits
 from tocsin.db.session import Database
+from tocsin.domain.circuits import CircuitState
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
 from tocsin.domain.notices import Notice
 from tocsin.notify.channels.base import Channel
+
+# How long this process trusts a breaker it read as closed and clean. Another process
+# that opens it meanwhile is heeded at most this much later; within that second this
+# process's own failures still count at once (they go to the database and forget the
+# provider's clean state).
+CLEAN_FOR = timedelta(seconds=1)
+
+
+class Breakers:
+    """This process's view of the providers' circuit breakers (see the module docstring).
+
+    Time comes from the engine's clock (``now``), like every other decision: a frozen
+    clock in a test keeps the view as long as the test does not move it.
+    """
+
+    def __init__(self) -> None:
+        self._clean_until: dict[str, datetime] = {}
+        self._read_at: datetime | None = None
+
+    def stale(self, now: datetime) -> bool:
+        return self._read_at is None or now >= self._read_at + CLEAN_FOR
+
+    async def refresh(self, session: AsyncSession, now: datetime, providers: list[str]) -> None:
+        """Re-read every breaker, in a transaction the caller already holds (the claim)."""
+        stored = await provider_circuits.circuits_of(session)
+        self._read_at = now
+        self._clean_until = {
+            name: now + CLEAN_FOR
+            for name in providers
+            if name not in stored
+            or (stored[name].state is CircuitState.CLOSED and stored[name].failures == 0)
+        }
+
+    def _clean(self, provider: str, now: datetime) -> bool:
+        until = self._clean_until.get(provider)
+        return until is not None and now < until
+
+    async def admit(self, database: Database, provider: str, now: datetime) -> bool:
+        if self._clean(provider, now):
+            return True
+        async with database.transaction() as session:
+            return await provider_circuits.admit(session, provider, now=now)
+
+    async def record(self, database: Database, provider: str, *, ok: bool, now: datetime) -> None:
+        if ok and self._clean(provider, now):
+            return  # closed with no failures, and a success changes nothing
+        async with database.transaction() as session:
+            await provider_circuits.record(session, provider, ok=ok, now=now)
+        if ok:
+            self._clean_until[provider] = now + CLEAN_FOR
+        else:
+            self._clean_until.pop(provider, None)
 
 
 async def send(
@@ -28,6 +86,7 @@ async def send(
     channel: Channel,
     notice: Notice,
     *,
+    breakers: Breakers,
     time_limit: float,
     now: datetime,
 ) -> tuple[Outcome, str | None]:
@@ -38,9 +97,7 @@ async def send(
     )
     used: str | None = None
     for index, provider in enumerate(channel.providers):
-        async with database.transaction() as session:
-            admitted = await provider_circuits.admit(session, provider.name, now=now)
-        if not admitted:
+        if not await breakers.admit(database, provider.name, now):
             continue
         try:
             # The provider has its own timeout; this one also bounds a provider that
@@ -53,8 +110,7 @@ async def send(
             outcome = Unknown(f"{provider.name} did not answer within {time_limit:.0f} s")
         used = provider.name
         fault = isinstance(outcome, Failed) and outcome.provider_fault
-        async with database.transaction() as session:
-            await provider_circuits.record(session, provider.name, ok=not fault, now=now)
+        await breakers.record(database, provider.name, ok=not fault, now=now)
         if isinstance(outcome, Sent | Unknown) or (
             isinstance(outcome, Failed) and not outcome.provider_fault
         ):

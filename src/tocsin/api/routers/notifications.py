@@ -41,7 +41,11 @@ async def my_methods(
     return await user_methods(user_id, session, actor)
 
 
-@router.get("/users/{user_id}/contact-methods", response_model=list[ContactMethodRead])
+@router.get(
+    "/users/{user_id}/contact-methods",
+    response_model=list[ContactMethodRead],
+    responses=problems.NOT_FOUND,
+)
 async def user_methods(
     user_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> list[ContactMethodRead]:
@@ -63,7 +67,12 @@ async def add_my_method(
     return await add_user_method(user_id, body, request, session, actor, now)
 
 
-@router.post("/users/{user_id}/contact-methods", status_code=201, response_model=ContactMethodRead)
+@router.post(
+    "/users/{user_id}/contact-methods",
+    status_code=201,
+    response_model=ContactMethodRead,
+    responses=problems.NOT_FOUND,
+)
 async def add_user_method(
     user_id: uuid.UUID,
     body: ContactMethodCreate,
@@ -137,7 +146,11 @@ async def my_rules(
     return await user_rules(user_id, session, actor)
 
 
-@router.get("/users/{user_id}/notification-rules", response_model=NotificationRulesRead)
+@router.get(
+    "/users/{user_id}/notification-rules",
+    response_model=NotificationRulesRead,
+    responses=problems.NOT_FOUND,
+)
 async def user_rules(
     user_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> NotificationRulesRead:
@@ -152,7 +165,11 @@ async def set_my_rules(
     return await set_user_rules(user_id, body, session, actor, now)
 
 
-@router.put("/users/{user_id}/notification-rules", response_model=NotificationRulesRead)
+@router.put(
+    "/users/{user_id}/notification-rules",
+    response_model=NotificationRulesRead,
+    responses=problems.NOT_FOUND,
+)
 async def set_user_rules(
     user_id: uuid.UUID, body: UrgencyRules, session: DbSession, actor: CurrentActor, now: Now
 ) -> NotificationRulesRead:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,14 +28,14 @@ import jinja2
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import Outcome, Purpose
 from tocsin.domain.notices import Notice
-from tocsin.notify import wording
+from tocsin.notify import mime, wording
 from tocsin.notify.providers.base import Provider
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 
 
 class EmailProvider(Provider, Protocol):
-    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome: ...
+    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,20 @@ class RenderedEmail:
     html: str
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One mail ready for a provider: the envelope, what the outbox shows, and ``raw``,
+    the whole MIME message (what SMTP sends)."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    subject: str
+    text: str
+    html: str
+    raw: bytes
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -53,6 +66,9 @@ def _environment() -> jinja2.Environment:
         # part is not HTML and must not be.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
+        # The templates ship with tocsin and never change while it runs: no stat() of
+        # the file on every mail.
+        auto_reload=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -114,27 +130,43 @@ class EmailChannel:
             html=self._templates.get_template(f"{name}.html").render(values),
         )
 
-    def compose(self, rendered: RenderedEmail, notice: Notice) -> EmailMessage:
-        """The MIME message: the same headers on every attempt, so a re-send after an
-        unknown outcome is recognisably the same message."""
-        message = EmailMessage()
-        message["From"] = f"tocsin <{self.sender}>"
-        message["To"] = notice.recipient.address
-        message["Subject"] = rendered.subject.replace("\r", " ").replace("\n", " ")[:900]
-        message["Date"] = format_datetime(notice.now)
-        message["Message-ID"] = notice.message_id or f"<{notice.delivery_id}@tocsin>"
+    def compose(self, rendered: RenderedEmail, notice: Notice) -> OutgoingEmail:
+        """The mail: the same headers on every attempt, so a re-send after an unknown
+        outcome is recognisably the same message."""
+        message_id = notice.message_id or f"<{notice.delivery_id}@tocsin>"
+        headers = [
+            ("From", f"tocsin <{self.sender}>"),
+            ("To", notice.recipient.address),
+            ("Date", format_datetime(notice.now)),
+            ("Message-ID", message_id),
+        ]
         if notice.thread_id and notice.thread_id != notice.message_id:
-            message["In-Reply-To"] = notice.thread_id
-            message["References"] = notice.thread_id
+            headers += [("In-Reply-To", notice.thread_id), ("References", notice.thread_id)]
         # RFC 3834: no vacation auto-replies to pages.
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Tocsin-Delivery"] = str(notice.delivery_id)
-        message.set_content(rendered.text)
-        message.add_alternative(rendered.html, subtype="html")
-        return message
+        headers += [
+            ("Auto-Submitted", "auto-generated"),
+            ("X-Tocsin-Delivery", str(notice.delivery_id)),
+        ]
+        subject = mime.clean(rendered.subject)[:900]
+        raw = mime.multipart_alternative(
+            headers,
+            subject=subject,
+            text=rendered.text,
+            html=rendered.html,
+            boundary=f"=_tocsin_{notice.delivery_id.hex}",
+        )
+        return OutgoingEmail(
+            sender=self.sender,
+            recipient=notice.recipient.address,
+            message_id=message_id,
+            subject=subject,
+            text=rendered.text,
+            html=rendered.html,
+            raw=raw,
+        )
 
     async def send(
         self, rendered: RenderedEmail, *, via: int, notice: Notice, time_limit: float
     ) -> Outcome:
-        message = self.compose(rendered, notice)
-        return await self._providers[via].send_email(message, time_limit=time_limit)
+        email = self.compose(rendered, notice)
+        return await self._providers[via].send_email(email, time_limit=time_limit)

@@ -8,12 +8,11 @@ delivering it, so the outcome is delivered at once.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from tocsin.actions import outbox
 from tocsin.clock import Clock
 from tocsin.db.session import Database
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent
+from tocsin.notify.channels.email import OutgoingEmail
 
 
 class OutboxProvider:
@@ -23,10 +22,19 @@ class OutboxProvider:
         self.database = database
         self.clock = clock
 
-    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome:
+    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
         try:
             async with self.database.transaction() as session:
-                stored = await outbox.store(session, message, now=self.clock.now())
+                stored = await outbox.store(
+                    session,
+                    message_id=email.message_id,
+                    recipient=email.recipient,
+                    subject=email.subject,
+                    text=email.text,
+                    html=email.html,
+                    raw=email.raw.decode("utf-8"),
+                    now=self.clock.now(),
+                )
         except OSError as error:
             return Failed(ErrorCode.PROVIDER_UNAVAILABLE, f"outbox: {error}", permanent=False)
         return Sent(provider_message_id=f"outbox:{stored}", delivered=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Literal
 
 import aiosmtplib
 
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
+from tocsin.notify.channels.email import OutgoingEmail
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -43,17 +43,17 @@ class SmtpProvider:
         self.max_idle = max_idle
         self._idle: list[aiosmtplib.SMTP] = []
 
-    async def send_email(self, message: EmailMessage, *, time_limit: float) -> Outcome:
+    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
         try:
             client, reused = await self._client(time_limit)
             try:
-                errors, _ = await client.send_message(message, timeout=time_limit)
+                errors = await _sendmail(client, email, time_limit)
             except aiosmtplib.SMTPServerDisconnected:
                 client.close()
                 if not reused:
                     raise
                 client, _ = await self._client(time_limit, fresh=True)
-                errors, _ = await client.send_message(message, timeout=time_limit)
+                errors = await _sendmail(client, email, time_limit)
         except aiosmtplib.SMTPRecipientsRefused as refused:
             return _refused(refused.recipients)
         except aiosmtplib.SMTPTimeoutError as error:
@@ -66,13 +66,18 @@ class SmtpProvider:
             return Failed(ErrorCode.PROVIDER_UNAVAILABLE, detail, permanent=False)
         except aiosmtplib.SMTPResponseException as error:
             return _reply(error.code, error.message)
+        except (aiosmtplib.SMTPNotSupported, ValueError) as error:
+            # An address this server cannot take (non-ASCII without SMTPUTF8) or that
+            # cannot be written into a command safely: about the message, not the server.
+            detail = f"SMTP: {error}"[:1000]
+            return Failed(ErrorCode.INVALID_ADDRESS, detail, permanent=True, provider_fault=False)
         except (aiosmtplib.SMTPException, OSError) as error:
             return Failed(ErrorCode.PROVIDER_UNAVAILABLE, f"SMTP: {error}", permanent=False)
         self._release(client)
         if errors:
             address, response = next(iter(errors.items()))
             return _reply(response.code, f"{address}: {response.message}", recipient=True)
-        return Sent(provider_message_id=str(message["Message-ID"]))
+        return Sent(provider_message_id=email.message_id)
 
     async def _client(
         self, time_limit: float, *, fresh: bool = False
@@ -100,6 +105,22 @@ class SmtpProvider:
             self._idle.append(client)
         else:
             client.close()
+
+
+async def _sendmail(
+    client: aiosmtplib.SMTP, email: OutgoingEmail, time_limit: float
+) -> dict[str, aiosmtplib.SMTPResponse]:
+    """Send the ready bytes (``notify.mime``) as they are: ``send_message`` would flatten
+    an ``EmailMessage`` all over again. Refused recipients, if the server took the data."""
+    utf8 = not (email.sender.isascii() and email.recipient.isascii())
+    errors, _ = await client.sendmail(
+        email.sender,
+        [email.recipient],
+        email.raw,
+        mail_options=["SMTPUTF8"] if utf8 else [],
+        timeout=time_limit,
+    )
+    return errors
 
 
 def _refused(recipients: list[aiosmtplib.SMTPRecipientRefused]) -> Failed:
