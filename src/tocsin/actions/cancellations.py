@@ -112,5 +112,5 @@ async def announce(
     ]
     if rows:
         await session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
-        await escalations.wake_engine(session)
+        await escalations.wake_engine(session, "deliveries")
     return len(rows)

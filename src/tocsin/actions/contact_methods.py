@@ -319,7 +319,7 @@ async def _send_verification(
         )
     )
     await session.flush()
-    await escalations.wake_engine(session)
+    await escalations.wake_engine(session, "deliveries")
 
 
 def _code_hash(method_id: uuid.UUID, code: str) -> str:

@@ -45,7 +45,8 @@ STEP: LiteralString = """
                %(user_agent)s
         FROM moved
     ), woken AS (
-        SELECT pg_notify('tocsin_engine', '') FROM moved WHERE %(wake)s
+        -- Pages are the dispatch module's work: only its lane wakes.
+        SELECT pg_notify('tocsin_engine', 'dispatch') FROM moved WHERE %(wake)s
     )
     SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM paged), (SELECT count(*) FROM woken)
 """

@@ -219,7 +219,8 @@ async def _exhaust(
     return True
 
 
-async def wake_engine(session: AsyncSession) -> None:
+async def wake_engine(session: AsyncSession, *modules: str) -> None:
     """Ask running engines to look for due work as soon as this transaction commits
-    (PostgreSQL delivers NOTIFY at commit, and drops it on rollback)."""
-    await session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, "")))
+    (PostgreSQL delivers NOTIFY at commit, and drops it on rollback). ``modules`` names
+    the engine modules with new work (the payload); none wakes every module."""
+    await session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, ",".join(modules))))

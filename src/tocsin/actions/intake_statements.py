@@ -104,7 +104,8 @@ OPEN_WITH_ALERT: LiteralString = """
         ) AS event(position, action, details)
         ORDER BY event.position
     ), woken AS (
-        SELECT pg_notify('tocsin_engine', '') AS sent
+        -- The payload names the engine module with new work: only its lane wakes.
+        SELECT pg_notify('tocsin_engine', 'escalations') AS sent
     )
     SELECT created.id, created.number FROM created, woken
     """

@@ -155,5 +155,5 @@ async def _queue(
         ).all()
     )
     if inserted:
-        await escalations.wake_engine(session)  # the notices are due now
+        await escalations.wake_engine(session, "deliveries")  # the notices are due now
     return inserted

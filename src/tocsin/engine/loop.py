@@ -5,7 +5,9 @@ send) never delays another's timers (the next escalation step). ``tick`` runs ev
 once, in a fixed order: that is what tests call, with a frozen clock.
 
 Work is found three ways: a NOTIFY on ``tocsin_engine`` (sent by any transaction that
-creates due work, delivered when it commits), the earliest due time the module reports
+creates due work, delivered when it commits; its payload names the modules with new work,
+``escalations`` for a new incident, ``dispatch`` for pages, ``deliveries`` for messages,
+and an empty one wakes them all), the earliest due time the module reports
 (so timers fire on time), and a poll every few seconds as a fallback (for a lost listen
 connection, or a clock that jumped). Each module runs with a timeout, its failures are
 isolated, logged and counted, and serialization failures or deadlocks (SQLSTATE 40001,
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import psycopg
@@ -67,6 +69,14 @@ def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[
     return modules
 
 
+def woken_by(payload: str, lanes: Iterable[str]) -> set[str]:
+    """The lanes a NOTIFY wakes: those its payload names (comma-separated module names),
+    or every lane for an empty payload. A busy system sends a NOTIFY per alert: waking
+    every lane for each would run every module's claim, a transaction, for nothing."""
+    named = {name for name in payload.split(",") if name}
+    return {lane for lane in lanes if not named or lane in named}
+
+
 class Engine:
     def __init__(
         self,
@@ -89,7 +99,8 @@ class Engine:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.module_timeout = module_timeout
-        self._wakes: list[asyncio.Event] = []
+        # Each lane's wake-up, by module name (``_listen`` sets those a NOTIFY names).
+        self._wakes: dict[str, asyncio.Event] = {}
 
     async def tick(self) -> list[TickReport]:
         """Run every module once, at the clock's current time."""
@@ -154,7 +165,7 @@ class Engine:
         """One module, ticked while it has work, asleep until its next due time or a
         NOTIFY otherwise."""
         wake = asyncio.Event()
-        self._wakes.append(wake)
+        self._wakes[module.name] = wake
         if isinstance(module, DeliveryModule):
             # Its own lane only: when sends make room after it was full, or an outcome
             # made a row due again, it claims (or looks for its next due time) at once.
@@ -188,9 +199,9 @@ class Engine:
             for waiter in waiters:
                 waiter.cancel()
 
-    def _wake_all(self) -> None:
-        for wake in self._wakes:
-            wake.set()
+    def _wake(self, payload: str = "") -> None:
+        for name in woken_by(payload, self._wakes):
+            self._wakes[name].set()
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own (outside the pool), reconnecting with backoff."""
@@ -202,9 +213,9 @@ class Engine:
                     await conn.execute(f"LISTEN {WAKE_CHANNEL}")
                     backoff = 1.0
                     # Work may have been created while we were not listening.
-                    self._wake_all()
-                    async for _ in conn.notifies():
-                        self._wake_all()
+                    self._wake()
+                    async for notify in conn.notifies():
+                        self._wake(notify.payload)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -23,6 +23,7 @@ from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import Channel
 from tocsin.notify.channels.email import EmailChannel, EmailProvider
 from tocsin.notify.providers.outbox import OutboxProvider
+from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider
 
 # A send's lease covers, with this margin, the longest a live worker can take: waiting
 # for a slot behind one call (the delivery module holds at most twice its concurrency)
@@ -51,11 +52,6 @@ def deliverable(channels: Mapping[ChannelKind, Channel]) -> frozenset[ChannelKin
 def email_providers(settings: Settings, database: Database, clock: Clock) -> list[EmailProvider]:
     if not settings.smtp_host:
         return [OutboxProvider(database, clock)]
-    # Imported only when SMTP is configured: aiosmtplib and the standard library's email
-    # header machinery it loads are about a megabyte that the default set-up (the local
-    # outbox) never uses, against an idle-memory target of 150 MB (docs/benchmarks.md).
-    from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider  # noqa: PLC0415
-
     port = settings.smtp_port or (465 if settings.smtp_security == "tls" else 587)
     return [
         SmtpProvider(
