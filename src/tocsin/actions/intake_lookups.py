@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tocsin.db.executors import Executor
+from tocsin.db.executors import Executor, read_once
 from tocsin.db.models.integrations import HeartbeatState, Integration, IntegrationKind
 from tocsin.domain import routing
 from tocsin.domain.incidents import UrgencyRule
@@ -84,7 +84,14 @@ _RULES = """
 
 async def integration_for_key(executor: Executor, key: str) -> IntakeIntegration | None:
     """The enabled integration a presented key names; a disabled one looks unknown."""
-    rows = await executor.rows(_INTEGRATION, {"key_hash": tokens.digest(key)})
+    key_hash = tokens.digest(key)
+    return await read_once(
+        executor, ("integration", key_hash), lambda: _integration(executor, key_hash)
+    )
+
+
+async def _integration(executor: Executor, key_hash: str) -> IntakeIntegration | None:
+    rows = await executor.rows(_INTEGRATION, {"key_hash": key_hash})
     if not rows:
         return None
     (id_, name, kind, service, fallback, fields, window, secret, interval, state, seen) = rows[0]
@@ -104,6 +111,12 @@ async def integration_for_key(executor: Executor, key: str) -> IntakeIntegration
 
 
 async def service_ref(executor: Executor, service_id: uuid.UUID) -> ServiceRef:
+    return await read_once(
+        executor, ("service", service_id), lambda: _service(executor, service_id)
+    )
+
+
+async def _service(executor: Executor, service_id: uuid.UUID) -> ServiceRef:
     rows = await executor.rows(_SERVICE, {"id": service_id})
     if not rows:
         raise NotFound("service", service_id)
@@ -113,6 +126,12 @@ async def service_ref(executor: Executor, service_id: uuid.UUID) -> ServiceRef:
 
 async def routing_rules(executor: Executor, integration_id: uuid.UUID) -> list[routing.Rule]:
     """The integration's rules in order (first match wins)."""
+    return await read_once(
+        executor, ("routing rules", integration_id), lambda: _rules(executor, integration_id)
+    )
+
+
+async def _rules(executor: Executor, integration_id: uuid.UUID) -> list[routing.Rule]:
     rows = await executor.rows(_RULES, {"integration_id": integration_id})
     return [
         routing.Rule(

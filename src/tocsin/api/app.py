@@ -41,6 +41,7 @@ from tocsin.api.routers import (
 )
 from tocsin.clock import Clock
 from tocsin.config import Settings
+from tocsin.db.group_commit import GroupCommit
 from tocsin.db.session import Database
 from tocsin.errors import NotFound
 from tocsin.metrics import HttpMetricsMiddleware, Metrics
@@ -94,6 +95,7 @@ def create_app(
         keys=Keys.derive(secret),
         metrics=metrics or Metrics(),
         intake_limiter=IntakeLimiter(settings.ingest_rate_per_minute),
+        intake_commits=GroupCommit(database),
         cipher=Cipher(secret),
     )
     app = FastAPI(

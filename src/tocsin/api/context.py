@@ -16,6 +16,7 @@ from tocsin.actions.logins import SessionPolicy
 from tocsin.api.intake_limits import IntakeLimiter
 from tocsin.clock import Clock
 from tocsin.config import Settings
+from tocsin.db.group_commit import GroupCommit
 from tocsin.db.session import Database
 from tocsin.domain.login_limits import LoginLimits
 from tocsin.metrics import Metrics
@@ -40,6 +41,8 @@ class AppContext:
     keys: Keys
     metrics: Metrics
     intake_limiter: IntakeLimiter
+    # Trigger-only intake requests share transactions (see db/group_commit.py).
+    intake_commits: GroupCommit
     # Encrypts what must be replayed (integration signing secrets), see security/encryption.
     cipher: Cipher
 

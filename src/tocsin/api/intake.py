@@ -9,6 +9,13 @@ bytes, and each source has its own error shape), finds the integration by its ke
 The transaction is a raw psycopg one (``Database.raw_transaction``): intake is the hot path
 and this is a quarter of the CPU of a SQLAlchemy session. A request that acknowledges or
 resolves alerts needs the ORM's incident actions; ``apply`` runs those in a session.
+
+The routes whose requests carry one event each (PagerDuty's Events API, Opsgenie's create)
+run through ``in_intake_transaction``: a request made only of triggers shares its
+transaction with the others arriving at the same moment (``db/group_commit.py``), which
+is what lets a 2-core machine take a thousand events a second. ``/ingest/{key}`` keeps one
+transaction per request: its bodies usually carry many alerts already, and its format is
+only known once the integration has been read.
 """
 
 from __future__ import annotations
@@ -58,6 +65,29 @@ async def retrying(work: Callable[[], Awaitable[T]]) -> T:
                 raise
             log.info("intake transaction retried", reason=type(cause).__name__, attempt=attempt)
     raise AssertionError("unreachable")
+
+
+async def in_intake_transaction(
+    request: Request,
+    work: Callable[[OnConnection], Awaitable[T]],
+    *,
+    integration_key: str,
+    inbound: Sequence[InboundAlert],
+) -> T:
+    """Run ``work`` (find the integration, ``apply``) in an intake transaction, retried on
+    a deadlock; its result once committed. Shared with concurrent requests when
+    ``inbound`` is only triggers, ordered by integration key and dedup key so that
+    batches lock alerts in one order."""
+    if pipeline.needs_session(inbound):
+
+        async def alone() -> T:
+            async with intake_transaction(request) as executor:
+                return await work(executor)
+
+        return await retrying(alone)
+    commits = context_of(request).intake_commits
+    order = (integration_key, *(alert.dedup_key for alert in inbound))
+    return await retrying(lambda: commits.run(work, order=order))
 
 
 @asynccontextmanager

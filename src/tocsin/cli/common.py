@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +21,9 @@ from tocsin.db.embedded import EmbeddedDatabaseError
 from tocsin.db.session import Database
 from tocsin.errors import TocsinError
 from tocsin.runtime import database_url
+
+if sys.platform != "win32":
+    import uvloop  # a dependency everywhere but Windows
 
 T = TypeVar("T")
 
@@ -55,6 +59,18 @@ def database_for_command(settings: Settings) -> Iterator[str]:
     except EmbeddedDatabaseError as error:
         errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
         raise typer.Exit(1) from error
+
+
+def run_service(main: Coroutine[Any, Any, T]) -> T:
+    """Run a long-lived service (``serve``, ``worker``) on uvloop where it exists.
+
+    Intake and the engine spend much of their time waiting on sockets; psycopg registers
+    and removes a reader on every wait, which uvloop does several times cheaper than the
+    standard selector loop (about a tenth of the CPU of a request under load).
+    """
+    if sys.platform != "win32":
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def run_in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

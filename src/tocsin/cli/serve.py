@@ -20,7 +20,13 @@ import uvicorn
 from tocsin.actions import bootstrap
 from tocsin.api.app import create_app
 from tocsin.api.routers.users import login_link_url
-from tocsin.cli.common import clock, console, database_for_command, load_settings
+from tocsin.cli.common import (
+    clock,
+    console,
+    database_for_command,
+    load_settings,
+    run_service,
+)
 from tocsin.config import Settings
 from tocsin.db import migrate
 from tocsin.db.session import Database
@@ -48,7 +54,7 @@ def serve(
     with database_for_command(settings) as url:
         if settings.migrate_on_start:
             migrate.upgrade(url)
-        asyncio.run(_serve(settings, url, access_log=access_log, with_engine=engine))
+        run_service(_serve(settings, url, access_log=access_log, with_engine=engine))
 
 
 def worker() -> None:
@@ -57,7 +63,7 @@ def worker() -> None:
     with database_for_command(settings) as url:
         if settings.migrate_on_start:
             migrate.upgrade(url)
-        asyncio.run(_work(settings, url))
+        run_service(_work(settings, url))
 
 
 async def _work(settings: Settings, url: str) -> None:

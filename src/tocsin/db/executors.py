@@ -5,20 +5,28 @@ alerts and repeats, see ``Database.raw_transaction``) or inside a SQLAlchemy ses
 the same request also needs the ORM-based incident actions, e.g. a source that resolves
 an alert). ``Executor`` is what intake's code takes, so the statements are written once.
 Only constant SQL with ``%(name)s`` placeholders goes through here.
+
+An executor also remembers what was read through ``read_once`` for as long as its
+transaction lasts: under group commit (``db/group_commit.py``) one transaction serves many
+requests, and the integration or service they share is read once for all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, LiteralString, Protocol
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, LiteralString, Protocol, TypeVar
 
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db import driver
 
+T = TypeVar("T")
+
 
 class Executor(Protocol):
+    remembered: dict[Hashable, Any]
+
     async def rows(self, sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run ``sql`` in the caller's transaction; its rows, or ``[]`` for none."""
         ...
@@ -29,6 +37,7 @@ class OnConnection:
 
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self.connection = connection
+        self.remembered: dict[Hashable, Any] = {}
 
     async def rows(self, sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         cursor = await self.connection.execute(sql, params)
@@ -40,6 +49,19 @@ class OnSession:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.remembered: dict[Hashable, Any] = {}
 
     async def rows(self, sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return list(await driver.execute(self.session, sql, params))
+
+
+async def read_once(executor: Executor, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """``read()``'s answer, read at most once in ``executor``'s transaction.
+
+    Only for facts that the transaction itself does not change (an integration's
+    settings, a service): a later change by another transaction is seen by the next one.
+    """
+    if key not in executor.remembered:
+        executor.remembered[key] = await read()
+    value: T = executor.remembered[key]
+    return value

@@ -72,14 +72,10 @@ async def receive(
         if stored is not None:
             return Receipt((), replayed=stored), stored
     actor = alerts.integration_actor(integration, ip_address)
-    rules: list[routing.Rule] | None = None
-    services: dict[uuid.UUID, ServiceRef] = {}
 
     def loader(service_id: uuid.UUID) -> alert_triggers.ServiceLoader:
         async def load() -> ServiceRef:
-            if service_id not in services:
-                services[service_id] = await intake_lookups.service_ref(executor, service_id)
-            return services[service_id]
+            return await intake_lookups.service_ref(executor, service_id)
 
         return load
 
@@ -89,8 +85,7 @@ async def receive(
         if integration.service_id is not None:
             service_id = integration.service_id
         else:
-            if rules is None:
-                rules = await intake_lookups.routing_rules(executor, integration.id)
+            rules = await intake_lookups.routing_rules(executor, integration.id)
             assert integration.fallback_service_id is not None  # CHECK service_or_fallback
             service_id, position = routing.route(alert, rules, integration.fallback_service_id)
             routed = f"rule {position}" if position else "fallback service"

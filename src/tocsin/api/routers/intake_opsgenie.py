@@ -18,6 +18,7 @@ from tocsin.api.deps import Now
 from tocsin.api.intake import (
     apply,
     find_integration,
+    in_intake_transaction,
     intake_transaction,
     log_rejection,
     retrying,
@@ -46,19 +47,25 @@ _OPTIONS: dict[str, Any] = {
 async def create_alert(request: Request, now: Now) -> JSONResponse:
     """Create an alert (``message`` required; ``alias`` is its identity)."""
     body = await request.body()
+    key = _key(request)
+    refused: TocsinError | None = None
+    inbound: list[InboundAlert] = []
+    try:
+        inbound = FORMAT.to_alerts(FORMAT.parse(body, request.headers), received_at=now)
+    except TocsinError as error:
+        refused = error
 
-    async def attempt() -> JSONResponse:
-        async with intake_transaction(request) as executor:
-            integration = await _integration(executor, request, now)
-            try:
-                inbound = FORMAT.to_alerts(FORMAT.parse(body, request.headers), received_at=now)
-            except TocsinError as refused:
-                await log_rejection(request, integration, body, refused, 400, now)
-                raise
-            response = await _apply(request, executor, integration, inbound, body, now)
+    async def work(executor: OnConnection) -> JSONResponse:
+        # A bad body is answered only once the key is known good: an unknown key is a 404
+        # whatever the body, and a refusal goes to the integration's log.
+        integration = await find_integration(executor, key, request, now, verifies_signatures=False)
+        if refused is not None:
+            await log_rejection(request, integration, body, refused, 400, now)
+            raise refused
+        response = await _apply(request, executor, integration, inbound, body, now)
         return JSONResponse(response, status_code=202)
 
-    return await retrying(attempt)
+    return await in_intake_transaction(request, work, integration_key=key, inbound=inbound)
 
 
 @router.post("/{identifier}/{action}", **_OPTIONS)
@@ -103,11 +110,15 @@ async def _act(
     return JSONResponse(response, status_code=202)
 
 
-async def _integration(executor: Executor, request: Request, now: datetime) -> IntakeIntegration:
+def _key(request: Request) -> str:
     key = genie_key(request.headers)
     if key is None:
         raise NotAuthenticated("send Authorization: GenieKey <integration key>")
-    return await find_integration(executor, key, request, now, verifies_signatures=False)
+    return key
+
+
+async def _integration(executor: Executor, request: Request, now: datetime) -> IntakeIntegration:
+    return await find_integration(executor, _key(request), request, now, verifies_signatures=False)
 
 
 async def _apply(

@@ -19,9 +19,14 @@ from tocsin.actions import change_events
 from tocsin.actions.intake_lookups import IntakeIntegration
 from tocsin.api.context import context_of
 from tocsin.api.deps import Now
-from tocsin.api.intake import apply, find_integration, intake_transaction, retrying
+from tocsin.api.intake import (
+    apply,
+    find_integration,
+    in_intake_transaction,
+    intake_transaction,
+)
 from tocsin.api.schemas.intake import IngestBody, PagerDutyAccepted, PagerDutyError
-from tocsin.db.executors import Executor
+from tocsin.db.executors import Executor, OnConnection
 from tocsin.errors import NotFound, RateLimited
 from tocsin.ingest import pipeline
 from tocsin.ingest.errors import MalformedPayload
@@ -62,24 +67,24 @@ async def enqueue(request: Request, now: Now) -> JSONResponse:
     except MalformedPayload as error:
         return _invalid([item.message for item in error.errors])
     inbound = FORMAT.to_alerts(event, received_at=now)
+    routing_key = event.event.routing_key
 
-    async def attempt() -> JSONResponse:
-        async with intake_transaction(request) as executor:
-            integration = await _integration(executor, event.event.routing_key, request, now)
-            if isinstance(integration, JSONResponse):
-                return integration
-            response = await apply(
-                request,
-                executor,
-                integration=integration,
-                inbound=inbound,
-                body=body,
-                now=now,
-                respond=_accepted,
-            )
+    async def work(executor: OnConnection) -> JSONResponse:
+        integration = await _integration(executor, routing_key, request, now)
+        if isinstance(integration, JSONResponse):
+            return integration
+        response = await apply(
+            request,
+            executor,
+            integration=integration,
+            inbound=inbound,
+            body=body,
+            now=now,
+            respond=_accepted,
+        )
         return JSONResponse(response, status_code=202)
 
-    return await retrying(attempt)
+    return await in_intake_transaction(request, work, integration_key=routing_key, inbound=inbound)
 
 
 @router.post(
