@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from tests.fakes.smtp import FakeSmtp
+from tests.fakes.smtp import FakeSmtp, Received
 from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
@@ -30,6 +30,23 @@ async def _opt_in(oncall: Oncall, *people: User) -> None:
         assert saved.json()["on_status_change"] is True
 
 
+async def _page_alice_then_bob(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    smtp: FakeSmtp,
+    clock: FrozenClock,
+) -> tuple[Received, Received]:
+    """An alert pages Alice, and five minutes later Bob (level 2): their two mails."""
+    await send(client, oncall.key, trigger("db-1/disk"))
+    await engine.tick()
+    alice = smtp.expect(to="alice@example.com", subject="[CRITICAL] payments-api: Disk full")
+    clock.advance(minutes=5)
+    await engine.tick()
+    bob = smtp.expect(to="bob@example.com", subject="[ESCALATION - Level 2]")
+    return alice, bob
+
+
 async def test_an_acknowledgement_by_someone_else_is_mailed_to_the_others_paged(
     client: httpx.AsyncClient,
     oncall: Oncall,
@@ -39,12 +56,7 @@ async def test_an_acknowledgement_by_someone_else_is_mailed_to_the_others_paged(
     world: World,
 ) -> None:
     await _opt_in(oncall, oncall.alice, oncall.bob)
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await engine.tick()
-    page = smtp.expect(to="alice@example.com", subject="[CRITICAL] payments-api: Disk full")
-    clock.advance(minutes=5)
-    await engine.tick()
-    smtp.expect(to="bob@example.com", subject="[ESCALATION - Level 2]")
+    page, _ = await _page_alice_then_bob(client, oncall, engine, smtp, clock)
 
     bob = await oncall.seed.as_user(oncall.bob)
     incident = await world.incident()
@@ -99,12 +111,7 @@ async def test_no_status_mail_without_the_opt_in(
     world: World,
 ) -> None:
     await _opt_in(oncall, oncall.bob)
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await engine.tick()
-    smtp.expect(to="alice@example.com", subject="Disk full on db-1")
-    clock.advance(minutes=5)
-    await engine.tick()
-    smtp.expect(to="bob@example.com", subject="[ESCALATION - Level 2]")
+    await _page_alice_then_bob(client, oncall, engine, smtp, clock)
     bob = await oncall.seed.as_user(oncall.bob)
     incident = await world.incident()
     resolved = await bob.post(f"/api/v1/incidents/{incident.id}/resolve")
@@ -123,12 +130,7 @@ async def test_acting_from_the_mail_tells_the_others_not_oneself(
     world: World,
 ) -> None:
     await _opt_in(oncall, oncall.alice, oncall.bob)
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await engine.tick()
-    smtp.expect(to="alice@example.com", subject="Disk full on db-1")
-    clock.advance(minutes=5)
-    await engine.tick()
-    page = smtp.expect(to="bob@example.com", subject="[ESCALATION - Level 2]")
+    _, page = await _page_alice_then_bob(client, oncall, engine, smtp, clock)
     acknowledge = LINK.findall(page.text)[0]
     done = await client.post(acknowledge)
     assert done.status_code == 200, done.text

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalations
+from tocsin.actions import audit, contact_methods, escalations
 from tocsin.actions.actors import Actor, system_actor
-from tocsin.db.models.contact_methods import ContactMethod, NotificationSetting
+from tocsin.db.models.contact_methods import NotificationSetting
 from tocsin.db.models.deliveries import Delivery
 from tocsin.db.models.incidents import Incident, Page
 from tocsin.domain import deliveries as rules
@@ -76,20 +76,12 @@ async def announce(
     session: AsyncSession, *, incident: Incident, event: str, actor: Actor, now: datetime
 ) -> int:
     """Queue status notices for the opted-in people paged for ``incident``."""
-    paged = sa.select(Page.user_id).where(Page.incident_id == incident.id)
-    methods = (
-        await session.scalars(
-            sa.select(ContactMethod)
-            .join(NotificationSetting, NotificationSetting.user_id == ContactMethod.user_id)
-            .where(
-                ContactMethod.user_id.in_(paged),
-                NotificationSetting.on_status_change.is_(True),
-                ContactMethod.kind.in_(STATUS_KINDS),
-                ContactMethod.verified_at.is_not(None),
-                ContactMethod.disabled_at.is_(None),
-            )
-        )
-    ).all()
+    methods = await contact_methods.opted_in_methods(
+        session,
+        users=sa.select(Page.user_id).where(Page.incident_id == incident.id),
+        opt_in=NotificationSetting.on_status_change,
+        kinds=STATUS_KINDS,
+    )
     rows = [
         {
             "id": uuid.uuid4(),

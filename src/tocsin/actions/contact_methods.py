@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tocsin.actions import audit, escalations
 from tocsin.actions.actors import Actor
@@ -25,6 +27,7 @@ from tocsin.db.models.contact_methods import (
     ContactMethod,
     ContactVerification,
     NotificationRule,
+    NotificationSetting,
 )
 from tocsin.db.models.deliveries import Delivery
 from tocsin.db.models.users import User
@@ -128,6 +131,35 @@ async def follow_account_email(
     )
     await session.flush()
     await _audit(session, actor, "contact_method.followed_account_email", moved, now)
+
+
+async def opted_in_methods(
+    session: AsyncSession,
+    *,
+    users: Collection[uuid.UUID] | sa.Select[uuid.UUID],
+    opt_in: InstrumentedAttribute[bool],
+    kinds: Collection[ChannelKind],
+) -> list[ContactMethod]:
+    """The verified, enabled methods of ``kinds`` of the active people among ``users``
+    who opted in (``opt_in``: a ``NotificationSetting`` column): where notices beyond
+    pages (status changes, shift starts) go."""
+    return list(
+        (
+            await session.scalars(
+                sa.select(ContactMethod)
+                .join(NotificationSetting, NotificationSetting.user_id == ContactMethod.user_id)
+                .join(User, User.id == ContactMethod.user_id)
+                .where(
+                    ContactMethod.user_id.in_(users),
+                    opt_in.is_(True),
+                    User.is_active.is_(True),
+                    ContactMethod.kind.in_(list(kinds)),
+                    ContactMethod.verified_at.is_not(None),
+                    ContactMethod.disabled_at.is_(None),
+                )
+            )
+        ).all()
+    )
 
 
 async def list_methods(

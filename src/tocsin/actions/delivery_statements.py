@@ -171,7 +171,6 @@ MARK_SENDING: LiteralString = """
         lease_until = %(lease_until)s, first_attempt_at = COALESCE(first_attempt_at, %(now)s),
         last_attempt_at = %(now)s, updated_at = %(now)s
     WHERE id = ANY(%(ids)s)
-    RETURNING id, attempts
     """
 
 CANCEL: LiteralString = """

@@ -28,11 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import escalations, oncall
+from tocsin.actions import contact_methods, escalations, oncall
 from tocsin.db.models.contact_methods import ContactMethod, NotificationSetting
 from tocsin.db.models.deliveries import Delivery, NotifyCursor
 from tocsin.db.models.schedules import Schedule
-from tocsin.db.models.users import User
 from tocsin.domain import channels
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus, Purpose
@@ -91,24 +90,13 @@ async def _queue(
     """One delivery per verified, enabled gentle method of each opted-in person."""
     if not started:
         return 0
-    # Informational: the gentle channels only, and only those tocsin can deliver.
-    kinds = [kind for kind in deliverable if not channels.intrusive(kind)]
-    people = {handoff.to_user_id for handoff in started}
-    methods = (
-        await session.scalars(
-            sa.select(ContactMethod)
-            .join(NotificationSetting, NotificationSetting.user_id == ContactMethod.user_id)
-            .join(User, User.id == ContactMethod.user_id)
-            .where(
-                ContactMethod.user_id.in_(people),
-                NotificationSetting.on_shift_start.is_(True),
-                User.is_active.is_(True),
-                ContactMethod.kind.in_(kinds),
-                ContactMethod.verified_at.is_not(None),
-                ContactMethod.disabled_at.is_(None),
-            )
-        )
-    ).all()
+    methods = await contact_methods.opted_in_methods(
+        session,
+        users={handoff.to_user_id for handoff in started if handoff.to_user_id is not None},
+        opt_in=NotificationSetting.on_shift_start,
+        # Informational: the gentle channels only, and only those tocsin can deliver.
+        kinds=[kind for kind in deliverable if not channels.intrusive(kind)],
+    )
     by_user: dict[uuid.UUID, list[ContactMethod]] = {}
     for method in methods:
         by_user.setdefault(method.user_id, []).append(method)

@@ -49,6 +49,7 @@ class EscalationModule:
             )
             report.claimed = len(due)
             report.more = len(due) == batch_size
+            await escalations.freeze_policies(session, due)
             holds: dict[object, datetime | None] = {}
             targets = TargetResolver(now)
 
