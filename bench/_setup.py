@@ -77,14 +77,7 @@ def serve(
 ) -> Iterator[Servers]:
     """``processes`` independent ``tocsin serve`` processes, each on its own port."""
     started = Servers([], [])
-    base_env = {
-        **os.environ,
-        "TOCSIN_DATABASE_URL": database_url,
-        "TOCSIN_DATA_DIR": str(data_dir),
-        "TOCSIN_LOG_LEVEL": "warning",
-        "TOCSIN_INGEST_RATE_PER_MINUTE": "0",
-        **(env or {}),
-    }
+    base_env = _environment(database_url, data_dir, env)
     try:
         for _ in range(processes):
             port = free_port()
@@ -110,6 +103,34 @@ def serve(
             process.send_signal(signal.SIGTERM)
         for process in started.processes:
             process.wait(timeout=60)
+
+
+@contextlib.contextmanager
+def worker(
+    database_url: str, data_dir: Path, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One ``tocsin worker`` (the engine alone) on the database."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tocsin", "worker"],
+        env=_environment(database_url, data_dir, env),
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def _environment(database_url: str, data_dir: Path, env: dict[str, str] | None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TOCSIN_DATABASE_URL": database_url,
+        "TOCSIN_DATA_DIR": str(data_dir),
+        "TOCSIN_LOG_LEVEL": "warning",
+        "TOCSIN_INGEST_RATE_PER_MINUTE": "0",
+        **(env or {}),
+    }
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

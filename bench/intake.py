@@ -10,10 +10,15 @@ Two measurements against real ``tocsin serve`` processes on a fresh database:
   on its own schedule whatever the previous answer; reports p50/p99 (target p99 < 100 ms).
 
 Half of the events are new alerts (each opens an incident), half repeat an open alert
-(dedup: count + 1). Every answer must be 202. The escalation engine runs in the servers,
-as in production (``--no-engine`` to leave it out).
+(dedup: count + 1). Every answer must be 202. Where the escalation engine runs:
+
+* by default inside the servers (``tocsin serve``, the one-command set-up);
+* ``--worker``: servers with ``--no-engine`` and one ``tocsin worker`` process beside them
+  (the engine escalates and pages the incidents the run opens, in its own process);
+* ``--no-engine``: nowhere, intake alone.
 
     python -m bench.intake [--processes 2] [--clients 16] [--seconds 20] [--rate 300]
+                           [--worker | --no-engine]
 """
 
 from __future__ import annotations
@@ -57,8 +62,9 @@ def event(key: str, sequence: int, duplicate: bool) -> dict[str, object]:
 
 def sustained_wrk(
     bases: list[str], key: str, clients: int, seconds: float
-) -> tuple[int, list[float]]:
-    """Closed-loop load from wrk, one wrk per server; (events, [p50, p99] per server)."""
+) -> tuple[int, float, float]:
+    """Closed-loop load from wrk, one wrk per server; (events, p50, p99), the latencies
+    those of the slower server (wrk reports percentiles, not the samples to merge)."""
     runs = [
         subprocess.Popen(
             ["wrk", "-t1", f"-c{clients}", f"-d{seconds:.0f}s", "-s", str(WRK_SCRIPT), base],
@@ -69,7 +75,7 @@ def sustained_wrk(
         for base in bases
     ]
     total = 0
-    latencies: list[float] = []
+    p50 = p99 = 0.0
     for run in runs:
         output, _ = run.communicate()
         line = next(line for line in output.splitlines() if line.startswith("WRK_RESULT"))
@@ -77,13 +83,14 @@ def sustained_wrk(
         if int(fields["non2xx"]) or int(fields["errors"]):
             raise SystemExit(f"wrk saw failures: {line}")
         total += int(fields["requests"])
-        latencies += [int(fields["p50_us"]) / 1e6, int(fields["p99_us"]) / 1e6]
-    return total, latencies
+        p50 = max(p50, int(fields["p50_us"]) / 1e6)
+        p99 = max(p99, int(fields["p99_us"]) / 1e6)
+    return total, p50, p99
 
 
 async def sustained(
     bases: list[str], key: str, clients: int, seconds: float
-) -> tuple[int, list[float]]:
+) -> tuple[int, float, float]:
     counter = itertools.count()
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -103,7 +110,8 @@ async def sustained(
                     raise SystemExit(f"unexpected {response.status_code}: {response.text}")
 
     await asyncio.gather(*(client(index) for index in range(clients)))
-    return len(latencies), latencies
+    p50, p99 = (_setup.percentile(latencies, q) for q in (0.5, 0.99))
+    return len(latencies), p50, p99
 
 
 def at_rate(bases: list[str], key: str, rate: float, seconds: float, offset: int) -> list[float]:
@@ -118,13 +126,18 @@ def at_rate(bases: list[str], key: str, rate: float, seconds: float, offset: int
 
 
 @contextlib.contextmanager
-def running(processes: int, extra: list[str]) -> Iterator[tuple[list[str], str]]:
-    """``processes`` servers on a fresh database with one Events v2 integration; their
-    base URLs and the integration key."""
-    with _setup.fresh_database() as url, tempfile.TemporaryDirectory() as folder:
+def running(processes: int, engine: str) -> Iterator[tuple[list[str], str]]:
+    """``processes`` servers on a fresh database with one Events v2 integration, the engine
+    where ``engine`` says ("in-process", "worker", "none"); base URLs and integration key."""
+    extra = [] if engine == "in-process" else ["--no-engine"]
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(_setup.fresh_database())
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         key = asyncio.run(seed_integration(url, kind="pagerduty_events_v2"))
-        with _setup.serve(url, Path(folder), processes=processes, extra=extra) as servers:
-            yield servers.base_urls, key
+        servers = stack.enter_context(_setup.serve(url, folder, processes=processes, extra=extra))
+        if engine == "worker":
+            stack.enter_context(_setup.worker(url, folder))
+        yield servers.base_urls, key
 
 
 def main() -> None:
@@ -133,25 +146,27 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=300)
-    parser.add_argument("--no-engine", action="store_true")
+    placement = parser.add_mutually_exclusive_group()
+    placement.add_argument("--worker", action="store_true")
+    placement.add_argument("--no-engine", action="store_true")
     args = parser.parse_args()
-    extra = ["--no-engine"] if args.no_engine else []
+    engine = "worker" if args.worker else "none" if args.no_engine else "in-process"
     # Each measurement on its own database and servers: the latency at a fixed rate must
     # not pay for the incidents (and pages) the sustained run left behind.
-    with running(args.processes, extra) as (bases, key):
+    with running(args.processes, engine) as (bases, key):
         if shutil.which("wrk"):
-            count, latencies = sustained_wrk(bases, key, args.clients, args.seconds)
+            count, p50, p99 = sustained_wrk(bases, key, args.clients, args.seconds)
         else:
-            count, latencies = asyncio.run(sustained(bases, key, args.clients, args.seconds))
-    with running(args.processes, extra) as (bases, key):
+            count, p50, p99 = asyncio.run(sustained(bases, key, args.clients, args.seconds))
+    with running(args.processes, engine) as (bases, key):
         rate_latencies = at_rate(bases, key, args.rate, args.seconds, 10_000_000)
-    p50, p99 = (_setup.percentile(latencies, q) * 1000 for q in (0.5, 0.99))
     r50, r99 = (_setup.percentile(rate_latencies, q) * 1000 for q in (0.5, 0.99))
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
-    print(f"servers: {args.processes} x tocsin serve{' --no-engine' if args.no_engine else ''}")
+    print(f"servers: {args.processes} x tocsin serve, engine: {engine}")
     print(
         f"sustained: {count / args.seconds:7.0f} events/s over {args.seconds:.0f} s, "
-        f"{args.clients} connections per server (p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+        f"{args.clients} connections per server (p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms; "
         "target >= 1000/s)"
     )
     print(f"at {args.rate:.0f} events/s: p50 {r50:.1f} ms, p99 {r99:.1f} ms (target p99 < 100 ms)")

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin import __version__
-from tocsin.api import problems
+from tocsin.api import openapi_document, problems
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.context import AppContext, Keys
 from tocsin.api.intake_limits import IntakeLimiter
@@ -104,6 +104,7 @@ def create_app(
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served from the shipped file: see api/openapi_document.py
     )
     app.state.context = context
     problems.install(app, pages=page_errors)
@@ -178,11 +179,13 @@ def _body_limits(settings: Settings) -> Callable[[str], int]:
 
 
 def _add_docs_routes(app: FastAPI) -> None:
+    openapi_document.add_route(app)
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         # Served from vendored assets: tocsin must work on a machine with no internet.
         return get_swagger_ui_html(
-            openapi_url="/openapi.json",
+            openapi_url=openapi_document.URL,
             title="tocsin API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
