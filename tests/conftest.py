@@ -16,7 +16,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -160,11 +160,18 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
+@asynccontextmanager
+async def pooled_database(settings: Settings, connections: int) -> AsyncIterator[Database]:
+    """The test's database with a pool of ``connections`` (and as many again in overflow)."""
     assert settings.database_url is not None
-    db = Database(settings.database_url, pool_size=5, max_overflow=5)
+    db = Database(settings.database_url, pool_size=connections, max_overflow=connections)
     try:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    async with pooled_database(settings, 5) as db:
+        yield db

@@ -10,9 +10,7 @@ from fastapi import FastAPI
 from tocsin.api import openapi_document
 
 
-def test_the_shipped_document_is_what_the_code_generates(
-    app: FastAPI, update_golden: bool
-) -> None:
+def test_the_shipped_document_is_what_the_code_generates(app: FastAPI, update_golden: bool) -> None:
     generated = openapi_document.render(app.openapi())
     if update_golden:
         openapi_document.DOCUMENT.write_text(generated, encoding="utf-8")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.builders import Seed
+from tests.conftest import pooled_database
 from tests.scenarios.conftest import send, trigger
 from tests.scenarios.support import Records, crew
 from tocsin.actions import teams
@@ -28,12 +29,8 @@ CROWD = 50
 async def database(settings: Settings) -> AsyncIterator[Database]:
     """Enough connections for most of the crowd to hold a transaction at the same time,
     so requests really do race inside PostgreSQL rather than queue for the pool."""
-    assert settings.database_url is not None
-    db = Database(settings.database_url, pool_size=20, max_overflow=20)
-    try:
+    async with pooled_database(settings, 20) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.builders import Seed
+from tests.conftest import pooled_database
 from tests.scenarios.support import Records, crew
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -23,12 +24,8 @@ CROWD = 40
 
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    assert settings.database_url is not None
-    db = Database(settings.database_url, pool_size=10, max_overflow=10)
-    try:
+    async with pooled_database(settings, 10) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture

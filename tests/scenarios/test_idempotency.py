@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.builders import Seed
+from tests.conftest import pooled_database
 from tests.scenarios.conftest import send, trigger
 from tests.scenarios.support import Records, crew, example
 from tocsin.clock import FrozenClock
@@ -21,12 +22,8 @@ from tocsin.engine.loop import Engine
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
     """Room for a sender's retries to arrive while the first attempt is still in flight."""
-    assert settings.database_url is not None
-    db = Database(settings.database_url, pool_size=10, max_overflow=10)
-    try:
+    async with pooled_database(settings, 10) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture
