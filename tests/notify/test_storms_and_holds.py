@@ -50,6 +50,29 @@ async def test_from_the_fifth_page_in_ten_minutes_the_rest_go_as_one_digest(
     assert statuses == ["triggered"] * 4 + ["acknowledged"] * 3
 
 
+async def test_a_storm_dispatched_in_one_batch_still_sends_its_first_four_pages_at_once(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    smtp: FakeSmtp,
+    clock: FrozenClock,
+) -> None:
+    for number in range(7):
+        await send(client, oncall.key, trigger(f"disk-{number}", title=f"Disk {number} full"))
+    # One tick escalates all seven and dispatches their pages together: the pages of one
+    # batch must not count each other, or even the first would wait for the digest.
+    await engine.tick()
+    singles = [smtp.expect(to="alice@example.com", subject="payments-api: Disk") for _ in range(4)]
+    assert smtp.unexpected() == []
+    clock.advance(seconds=60)
+    await engine.tick()
+    digest = smtp.expect(to="alice@example.com", subject="[CRITICAL] 3 incidents on payments-api")
+    mailed = {int(re.findall(r"Disk (\d) full", single.subject)[0]) for single in singles}
+    in_digest = {int(number) for number in re.findall(r"Disk (\d) full", digest.text)}
+    assert len(mailed) == 4
+    assert in_digest == set(range(7)) - mailed
+
+
 async def test_pages_held_during_maintenance_go_out_when_it_ends_for_open_incidents(
     client: httpx.AsyncClient,
     oncall: Oncall,

@@ -14,13 +14,17 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.builders import Seed
 from tests.scenarios.conftest import World
-from tocsin.actions import alerts
+from tocsin.actions import alerts, escalations
 from tocsin.actions.actors import system_actor
+from tocsin.actions.escalations import EscalationState
 from tocsin.clock import FrozenClock
 from tocsin.db.models.incidents import Incident, Page
 from tocsin.db.models.services import Service
@@ -132,3 +136,38 @@ async def test_an_engine_killed_mid_batch_loses_nothing_and_repeats_nothing(
     assert len(counts) == total
     assert set(counts.values()) == {1}
     assert all(incident.escalation_level == 1 for incident in await world.incidents())
+
+
+async def test_a_step_that_fails_is_retried_later_and_the_rest_of_its_batch_pages_once(
+    seed: Seed,
+    engine: Engine,
+    clock: FrozenClock,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = await seed.user("Alice")
+    team = await seed.team("Ops", [(alice, TeamRole.RESPONDER)])
+    service = await seed.service(team, await seed.policy(team, [(5, [alice])]))
+    await _open_incidents(seed, service, 5)
+    incidents = await world.incidents()
+    broken = incidents[2]
+    working = escalations.advance
+
+    async def advance(session: AsyncSession, state: EscalationState, **options: Any) -> bool:
+        if state.incident_id == broken.id:
+            raise RuntimeError("a bug in one incident's step")
+        return await working(session, state, **options)
+
+    # The engine first runs its batch in one savepoint; the failure undoes all of it, and
+    # every step runs again alone, so the others must still be paged exactly once.
+    monkeypatch.setattr(escalations, "advance", advance)
+    await engine.tick()
+    others = {(incident.number, 1): 1 for incident in incidents if incident is not broken}
+    assert await _page_counts(seed.database) == others
+
+    monkeypatch.setattr(escalations, "advance", working)
+    await engine.tick()
+    assert await _page_counts(seed.database) == others  # not due again yet
+    clock.advance(seconds=30)
+    await engine.tick()
+    assert await _page_counts(seed.database) == {**others, (broken.number, 1): 1}

@@ -31,8 +31,12 @@ def records(rows: Iterable[Mapping[str, Any]]) -> str:
 
 # Claim undispatched pages and mark them dispatched in one statement, with what the rules
 # need: the incident's state and urgency, whether this is the person's first page for the
-# incident (email threading), and how many other pages they had for the service within
-# the bundle window (bundling; skipped when bundling is off).
+# incident (email threading), and how many pages they had for the service within the
+# bundle window *before* this one (bundling; skipped when bundling is off). Before, in the
+# order pages are dispatched (creation time, then id): pages dispatched in one batch must
+# not count each other, or a storm would bundle its first pages too and delay them by the
+# digest's wait. Counted up to the threshold only, which is all the rule needs: a storm of
+# N pages then costs N short index reads, not N x N.
 CLAIM_PAGES: LiteralString = """
     WITH due AS MATERIALIZED (
         SELECT id FROM page
@@ -56,13 +60,16 @@ CLAIM_PAGES: LiteralString = """
                  AND earlier.step_token < marked.step_token
            ) AS first_page,
            CASE WHEN %(bundling)s THEN (
-               SELECT count(*) FROM page AS other
-               JOIN incident AS other_incident ON other_incident.id = other.incident_id
-               WHERE other.user_id = marked.user_id
-                 AND other_incident.service_id = incident.service_id
-                 AND other.created_at >= %(window_start)s
-                 AND other.id <> marked.id
-           ) ELSE 0 END AS recent_pages
+               SELECT count(*) FROM (
+                   SELECT 1 FROM page AS other
+                   JOIN incident AS other_incident ON other_incident.id = other.incident_id
+                   WHERE other.user_id = marked.user_id
+                     AND other_incident.service_id = incident.service_id
+                     AND other.created_at >= %(window_start)s
+                     AND (other.created_at, other.id) < (marked.created_at, marked.id)
+                   LIMIT %(bundle_threshold)s
+               ) AS counted
+           ) ELSE 0 END AS earlier_pages
     FROM marked
     JOIN incident ON incident.id = marked.incident_id
     ORDER BY marked.created_at, marked.id

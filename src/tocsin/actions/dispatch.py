@@ -70,8 +70,9 @@ class ClaimedPage:
     service_id: uuid.UUID
     team_id: uuid.UUID
     first_page: bool
-    # Other pages of this person for this service within the bundle window.
-    recent_pages: int
+    # Pages of this person for this service within the bundle window dispatched before
+    # this one, counted up to the bundle threshold.
+    earlier_pages: int
 
 
 @dataclass
@@ -108,6 +109,7 @@ async def dispatch_due(
             "now": now,
             "limit": limit,
             "bundling": policy.bundle_threshold > 0,
+            "bundle_threshold": policy.bundle_threshold,
             "window_start": now - policy.bundle_window,
         },
     )
@@ -133,7 +135,7 @@ async def dispatch_due(
             log.exception("planning a page failed", page=str(page.id))
             retry.append(page.id)
             continue
-        bundled = 0 < policy.bundle_threshold <= page.recent_pages + 1
+        bundled = 0 < policy.bundle_threshold <= page.earlier_pages + 1
         planned.append(_Planned(page, plan, bundled))
     rows_out: list[dict[str, Any]] = []
     events: list[audit.Event] = []

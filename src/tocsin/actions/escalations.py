@@ -21,9 +21,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tocsin.actions import audit, escalation_policies, escalation_statements, policy_snapshots
 from tocsin.actions.actors import Actor, system_actor
@@ -74,7 +76,14 @@ async def freeze_policies(session: AsyncSession, incidents: Sequence[Incident]) 
             .execution_options(synchronize_session=False)
         )
         for incident in group:
-            incident.escalation_snapshot = frozen
+            _loaded(incident, frozen)
+
+
+def _loaded(incident: Incident, snapshot: dict[str, Any]) -> None:
+    """The loaded incident now shows the snapshot the UPDATE stored. Set as the committed
+    value, not as a change: a change would make the ORM write it again, row by row, at
+    its next flush."""
+    set_committed_value(incident, "escalation_snapshot", snapshot)
 
 
 async def state_of(session: AsyncSession, incident: Incident) -> EscalationState:
@@ -84,23 +93,25 @@ async def state_of(session: AsyncSession, incident: Incident) -> EscalationState
     few queries per alert); the first step copies it, once: the UPDATE only applies while
     no snapshot is stored, so two engines cannot freeze different versions.
     """
-    if incident.escalation_snapshot is None:
+    snapshot = incident.escalation_snapshot
+    if snapshot is None:
         policy = (
             await escalation_policies.load_snapshot(session, incident.escalation_policy_id)
             if incident.escalation_policy_id
             else policy_snapshots.NO_POLICY
         )
+        snapshot = policy.as_json()
         await session.execute(
             sa.update(Incident)
             .where(Incident.id == incident.id, Incident.escalation_snapshot.is_(None))
-            .values(escalation_snapshot=policy.as_json())
+            .values(escalation_snapshot=snapshot)
             .execution_options(synchronize_session=False)
         )
-        incident.escalation_snapshot = policy.as_json()
+        _loaded(incident, snapshot)
     return EscalationState(
         incident_id=incident.id,
         team_id=incident.team_id,
-        policy=escalation.PolicySnapshot.from_json(incident.escalation_snapshot),
+        policy=escalation.PolicySnapshot.from_json(snapshot),
         progress=escalation.Progress(incident.escalation_level, incident.escalation_loop),
         token=incident.escalation_token,
     )

@@ -52,6 +52,8 @@ class EscalationModule:
             await escalations.freeze_policies(session, due)
             holds: dict[object, datetime | None] = {}
             targets = TargetResolver(now)
+            # Observed once the batch is done: a step may run twice (``together``).
+            lags: dict[object, float] = {}
 
             async def step(incident: Incident) -> bool:
                 assert incident.next_escalation_at is not None
@@ -63,9 +65,7 @@ class EscalationModule:
                 until = holds[incident.service_id]
                 if until is not None:
                     return await _hold(session, incident, until, now)
-                self.metrics.escalation_lag.observe(
-                    (now - incident.next_escalation_at).total_seconds()
-                )
+                lags[incident.id] = (now - incident.next_escalation_at).total_seconds()
                 state = await escalations.state_of(session, incident)
                 return await escalations.advance(session, state, now=now, targets=targets)
 
@@ -77,7 +77,9 @@ class EscalationModule:
                     .execution_options(synchronize_session=False)
                 )
 
-            await apply_each(session, due, step, report, on_failure=later)
+            await apply_each(session, due, step, report, on_failure=later, together=True)
+            for lag in lags.values():
+                self.metrics.escalation_lag.observe(lag)
         return report
 
     async def next_due(self, database: Database) -> datetime | None:

@@ -150,9 +150,7 @@ class Page(Base):
     incident_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("incident.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
     level: Mapped[int]
     loop: Mapped[int]
     step_token: Mapped[int]
@@ -168,4 +166,6 @@ class Page(Base):
         sa.Index(
             "ix_page_undispatched", "created_at", postgresql_where=sa.text("dispatched_at IS NULL")
         ),
+        # A person's recent pages (bundling); also serves the foreign key's cascade.
+        sa.Index("ix_page_user_id_created_at", "user_id", "created_at"),
     )
