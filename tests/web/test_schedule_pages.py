@@ -199,3 +199,57 @@ async def test_layers_are_for_team_admins_and_can_be_removed(seed: Seed, crew: C
     removed = await submit(ada, path, f"{path}/layers/{layer_id.group(1)}/delete")
     assert removed.status_code == 303
     assert "Nobody is on call" in text_of(await ada.get(path))
+
+
+OFFICE_HOURS = "Only Mon/Tue/Wed/Thu/Fri 09:00\u201317:00"
+
+
+async def test_a_team_admin_sets_the_hours_a_layer_is_on_call(seed: Seed, crew: Crew) -> None:
+    path = await daily_rotation(seed, crew)
+    ada = await browser(seed, crew.ada)
+    added = await submit(
+        ada,
+        path,
+        f"{path}/layers",
+        {
+            "name": "Office hours",
+            "start": "2026-01-05T09:00",
+            "count": "1",
+            "unit": "days",
+            "participant-0": str(crew.sue.id),
+            **{f"day-{day}": "on" for day in range(1, 6)},
+            "from": "09:00",
+            "until": "17:00",
+        },
+    )
+    assert added.status_code == 303, added.text
+    page = await ada.get(path)
+    assert OFFICE_HOURS in text_of(page)
+    assert "On call now Sue (layer Office hours)" in text_of(page)  # Monday 09:00
+    office = re.search(
+        rf'Office hours</h3>.*?action="{path}/layers/([0-9a-f-]+)/restriction"', page.text, re.S
+    )
+    assert office
+    office_layer = office.group(1)
+
+    # Half a window is refused, naming what is missing; nothing changes.
+    half = await submit(ada, path, f"{path}/layers/{office_layer}/restriction", {"from": "09:00"})
+    assert half.status_code == 422
+    assert "give both times, or neither for whole days" in text_of(half)
+    assert OFFICE_HOURS in text_of(await ada.get(path))
+
+    # Days alone: those whole days.
+    weekend = await submit(
+        ada, path, f"{path}/layers/{office_layer}/restriction", {"day-6": "on", "day-7": "on"}
+    )
+    assert weekend.status_code == 303, weekend.text
+    assert "Only Sat/Sun all day" in text_of(await ada.get(path))
+    assert "On call now Rob (layer Weekdays)" in text_of(await ada.get(path))
+
+    # Nothing ticked: always on call again; a responder may not change it.
+    rob = await browser(seed, crew.rob)
+    refused = await submit(rob, path, f"{path}/layers/{office_layer}/restriction", {})
+    assert refused.status_code == 403
+    cleared = await submit(ada, path, f"{path}/layers/{office_layer}/restriction", {})
+    assert cleared.status_code == 303
+    assert "Only Sat/Sun" not in text_of(await ada.get(path))

@@ -1,5 +1,6 @@
-"""Changing a schedule from its page: adding and removing layers (team admins), and
-adding and removing overrides (responders; removing another's takes a team admin).
+"""Changing a schedule from its page: adding and removing layers and setting the hours a
+layer is on call (team admins), and adding and removing overrides (responders; removing
+another's takes a team admin).
 
 A layer's start is a wall-clock time in the schedule's zone, as the rotation reads it; an
 override's start and end are the viewer's wall-clock times, as people say them ("I'll
@@ -9,7 +10,8 @@ cover from 18:00 tonight"), and become instants here.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -17,6 +19,7 @@ from fastapi.responses import Response
 from tocsin.actions import oncall, overrides, schedules
 from tocsin.api.deps import DbSession, Now
 from tocsin.db.models.schedules import ScheduleOverride
+from tocsin.domain.schedules.restrictions import Window
 from tocsin.domain.schedules.rotations import LengthUnit, RotationLength
 from tocsin.errors import InvalidInput
 from tocsin.web import forms
@@ -59,6 +62,7 @@ async def add_layer(
                 start=start,
                 length=length,
                 participants=participants,
+                windows=_restriction(form),
             ),
             now=now,
         )
@@ -85,6 +89,35 @@ async def delete_layer(
         session, actor=signed_in.actor, schedule_id=schedule_id, layer_id=layer_id, now=now
     )
     return redirect(f"/schedules/{schedule_id}", notice="Layer removed.")
+
+
+@router.post("/layers/{layer_id}/restriction")
+async def restrict_layer(
+    schedule_id: uuid.UUID,
+    layer_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    signed_in: PageActor,
+) -> Response:
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> oncall.LoadedSchedule:
+        return await schedules.update_layer(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            layer_id=layer_id,
+            spec=schedules.LayerSpec(windows=_restriction(form)),
+            now=now,
+        )
+
+    changed = await forms.attempt(session, act)
+    if isinstance(changed, Refused):
+        return await schedule_page(
+            request, session, now, signed_in, schedule_id, error=changed.message
+        )
+    return redirect(f"/schedules/{schedule_id}", notice="On-call times saved.")
 
 
 @router.post("/overrides")
@@ -142,3 +175,30 @@ def _participants(form: dict[str, str]) -> tuple[uuid.UUID, ...]:
         return tuple(uuid.UUID(value) for _, value in sorted(slots))
     except ValueError:
         raise InvalidInput("participants", "choose people from the list") from None
+
+
+def _restriction(form: Mapping[str, str]) -> tuple[Window, ...]:
+    """The one window the page offers: the days ticked (``day-1`` Monday to ``day-7``)
+    and the local times ``from`` and ``until``. Nothing given: no restriction. Days
+    alone: those whole days; times alone: those hours every day."""
+    days = frozenset(day for day in range(1, 8) if form.get(f"day-{day}"))
+    opens, closes = form.get("from", "").strip(), form.get("until", "").strip()
+    if not days and not opens and not closes:
+        return ()
+    if bool(opens) != bool(closes):
+        missing = "until" if opens else "from"
+        raise InvalidInput(missing, "give both times, or neither for whole days")
+    # A window whose end is its start runs a whole day (see ``Window.opening_on``).
+    start = _clock_time(form, "from") if opens else time(0)
+    end = _clock_time(form, "until") if closes else time(0)
+    return (Window(days or frozenset(range(1, 8)), start, end),)
+
+
+def _clock_time(form: Mapping[str, str], name: str) -> time:
+    try:
+        value = time.fromisoformat(form[name].strip())
+    except ValueError:
+        raise InvalidInput(name, "give a time such as 09:00") from None
+    if value.second or value.microsecond or value.tzinfo is not None:
+        raise InvalidInput(name, "give a local time in whole minutes, such as 09:00")
+    return value
