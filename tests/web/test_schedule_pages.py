@@ -253,3 +253,44 @@ async def test_a_team_admin_sets_the_hours_a_layer_is_on_call(seed: Seed, crew: 
     cleared = await submit(ada, path, f"{path}/layers/{office_layer}/restriction", {})
     assert cleared.status_code == 303
     assert "Only Sat/Sun" not in text_of(await ada.get(path))
+
+
+async def test_a_responder_swaps_a_shift_and_removing_half_removes_both(
+    seed: Seed, crew: Crew
+) -> None:
+    path = await daily_rotation(seed, crew)  # Rob Mon, Sue Tue, Rob Wed, ...
+    rob = await browser(seed, crew.rob)
+    page = await rob.get(path)
+    wednesday = f"{crew.rob.id}|2026-01-07T09:00:00+00:00|2026-01-08T09:00:00+00:00"
+    tuesday = f"{crew.sue.id}|2026-01-06T09:00:00+00:00|2026-01-07T09:00:00+00:00"
+    assert f'<option value="{wednesday}">' in page.text
+    assert f'<option value="{tuesday}">' in page.text
+
+    # A shift that is not the person's is refused: Rob claims Sue's Thursday.
+    claimed = f"{crew.rob.id}|2026-01-08T09:00:00+00:00|2026-01-09T09:00:00+00:00"
+    forged = await submit(rob, path, f"{path}/swaps", {"mine": claimed, "theirs": tuesday})
+    assert forged.status_code == 422, forged.text
+    assert "is not on call for the whole of that shift" in text_of(forged)
+    broken = await submit(rob, path, f"{path}/swaps", {"mine": "yesterday", "theirs": tuesday})
+    assert broken.status_code == 422
+    assert "choose a shift from the list" in text_of(broken)
+
+    swapped = await submit(
+        rob, path, f"{path}/swaps", {"mine": wednesday, "theirs": tuesday, "reason": "dentist"}
+    )
+    assert swapped.status_code == 303, swapped.text
+    page = await (await browser(seed, crew.olive)).get(path)
+    rows = re.findall(r"<tr>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>\s*<td>(\w+)</td>", page.text)
+    assert rows[:3] == [
+        ("Mon 5 Jan 2026 09:00 UTC", "Tue 6 Jan 2026 09:00 UTC", "Rob"),
+        ("Tue 6 Jan 2026 09:00 UTC", "Wed 7 Jan 2026 09:00 UTC", "Rob"),
+        ("Wed 7 Jan 2026 09:00 UTC", "Thu 8 Jan 2026 09:00 UTC", "Sue"),
+    ]
+    assert "Swap shifts" not in page.text  # an observer has no shifts to swap
+
+    own_page = (await rob.get(path)).text
+    removal = re.search(rf'action="({path}/overrides/[0-9a-f-]+/delete)"', own_page)
+    assert removal
+    removed = await submit(rob, path, removal.group(1))
+    assert removed.status_code == 303
+    assert "No current or upcoming overrides." in text_of(await rob.get(path))

@@ -1,6 +1,6 @@
 """Changing a schedule from its page: adding and removing layers and setting the hours a
-layer is on call (team admins), and adding and removing overrides (responders; removing
-another's takes a team admin).
+layer is on call (team admins), adding and removing overrides and swapping one's shift
+with someone else's (responders; removing another's override takes a team admin).
 
 A layer's start is a wall-clock time in the schedule's zone, as the rotation reads it; an
 override's start and end are the viewer's wall-clock times, as people say them ("I'll
@@ -22,7 +22,7 @@ from tocsin.db.models.schedules import ScheduleOverride
 from tocsin.domain.schedules.restrictions import Window
 from tocsin.domain.schedules.rotations import LengthUnit, RotationLength
 from tocsin.errors import InvalidInput
-from tocsin.web import forms
+from tocsin.web import forms, shift_choices
 from tocsin.web.formatting import parse_local
 from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, redirect, require_csrf
@@ -146,6 +146,31 @@ async def add_override(
             request, session, now, signed_in, schedule_id, error=added.message
         )
     return redirect(f"/schedules/{schedule_id}", notice="Override added.")
+
+
+@router.post("/swaps")
+async def swap_shifts(
+    schedule_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> tuple[ScheduleOverride, ScheduleOverride]:
+        return await overrides.create_swap(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            first=shift_choices.chosen(form.get("mine"), "mine"),
+            second=shift_choices.chosen(form.get("theirs"), "theirs"),
+            reason=forms.text(form, "reason"),
+            now=now,
+        )
+
+    swapped = await forms.attempt(session, act)
+    if isinstance(swapped, Refused):
+        return await schedule_page(
+            request, session, now, signed_in, schedule_id, error=swapped.message
+        )
+    return redirect(f"/schedules/{schedule_id}", notice="Shifts swapped.")
 
 
 @router.post("/overrides/{override_id}/delete")

@@ -21,7 +21,7 @@ from tocsin.db.models.schedules import Schedule
 from tocsin.domain.access import Action, TeamRole
 from tocsin.domain.schedules.rotations import LengthUnit
 from tocsin.domain.schedules.timeline import Segment
-from tocsin.web import forms
+from tocsin.web import forms, shift_choices
 from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
@@ -137,6 +137,7 @@ async def schedule_page(
     team = (await directory.teams(session, actor=actor, ids=[schedule.team_id])).get(
         schedule.team_id
     )
+    my_shifts, their_shifts = shift_choices.offered(segments, mine=signed_in.user.id)
     return render(
         request,
         "schedules/detail.html",
@@ -159,6 +160,8 @@ async def schedule_page(
         can_manage=signed_in.can(Action.MANAGE_SCHEDULES, team_id=schedule.team_id),
         can_override=signed_in.can(Action.CREATE_OVERRIDE, team_id=schedule.team_id),
         can_remove_any=signed_in.can(Action.MANAGE_OVERRIDES, team_id=schedule.team_id),
+        my_shifts=my_shifts,
+        their_shifts=their_shifts,
         error=error,
         status_code=422 if error else 200,
     )
