@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tocsin.actions.overrides import ShiftClaim
-from tocsin.domain.schedules.timeline import Segment
+from tocsin.domain.schedules.timeline import Segment, SegmentKind
 from tocsin.errors import InvalidInput
 
 
@@ -26,11 +26,12 @@ class ShiftChoice:
 def offered(
     segments: list[Segment], *, mine: uuid.UUID
 ) -> tuple[list[ShiftChoice], list[ShiftChoice]]:
-    """The viewer's upcoming shifts and everyone else's, as choices."""
+    """The viewer's upcoming rotation shifts and everyone else's, as choices. Stretches
+    already covered by an override are left out: a swap may not overlap an override."""
     own: list[ShiftChoice] = []
     others: list[ShiftChoice] = []
     for segment in segments:
-        if segment.user_id is None:
+        if segment.user_id is None or segment.kind is not SegmentKind.LAYER:
             continue
         choice = ShiftChoice(
             f"{segment.user_id}|{segment.start.isoformat()}|{segment.end.isoformat()}", segment
