@@ -10,11 +10,12 @@ cover from 18:00 tonight"), and become instants here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import oncall, overrides, schedules
 from tocsin.api.deps import DbSession, Now
@@ -25,7 +26,7 @@ from tocsin.errors import InvalidInput
 from tocsin.web import forms, shift_choices
 from tocsin.web.formatting import parse_local
 from tocsin.web.forms import Refused
-from tocsin.web.pages import PageActor, redirect, require_csrf
+from tocsin.web.pages import PageActor, SignedIn, redirect, require_csrf
 from tocsin.web.routes.schedules import schedule_page
 
 router = APIRouter(prefix="/schedules/{schedule_id}", include_in_schema=False)
@@ -67,12 +68,7 @@ async def add_layer(
             now=now,
         )
 
-    added = await forms.attempt(session, act)
-    if isinstance(added, Refused):
-        return await schedule_page(
-            request, session, now, signed_in, schedule_id, error=added.message
-        )
-    return redirect(f"/schedules/{schedule_id}", notice="Layer added on top.")
+    return await _change(request, session, now, signed_in, schedule_id, act, "Layer added on top.")
 
 
 @router.post("/layers/{layer_id}/delete")
@@ -112,12 +108,7 @@ async def restrict_layer(
             now=now,
         )
 
-    changed = await forms.attempt(session, act)
-    if isinstance(changed, Refused):
-        return await schedule_page(
-            request, session, now, signed_in, schedule_id, error=changed.message
-        )
-    return redirect(f"/schedules/{schedule_id}", notice="On-call times saved.")
+    return await _change(request, session, now, signed_in, schedule_id, act, "On-call times saved.")
 
 
 @router.post("/overrides")
@@ -140,12 +131,7 @@ async def add_override(
             now=now,
         )
 
-    added = await forms.attempt(session, act)
-    if isinstance(added, Refused):
-        return await schedule_page(
-            request, session, now, signed_in, schedule_id, error=added.message
-        )
-    return redirect(f"/schedules/{schedule_id}", notice="Override added.")
+    return await _change(request, session, now, signed_in, schedule_id, act, "Override added.")
 
 
 @router.post("/swaps")
@@ -165,12 +151,7 @@ async def swap_shifts(
             now=now,
         )
 
-    swapped = await forms.attempt(session, act)
-    if isinstance(swapped, Refused):
-        return await schedule_page(
-            request, session, now, signed_in, schedule_id, error=swapped.message
-        )
-    return redirect(f"/schedules/{schedule_id}", notice="Shifts swapped.")
+    return await _change(request, session, now, signed_in, schedule_id, act, "Shifts swapped.")
 
 
 @router.post("/overrides/{override_id}/delete")
@@ -187,6 +168,24 @@ async def delete_override(
         session, actor=signed_in.actor, schedule_id=schedule_id, override_id=override_id, now=now
     )
     return redirect(f"/schedules/{schedule_id}", notice="Override removed.")
+
+
+async def _change(
+    request: Request,
+    session: AsyncSession,
+    now: datetime,
+    signed_in: SignedIn,
+    schedule_id: uuid.UUID,
+    act: Callable[[], Awaitable[object]],
+    notice: str,
+) -> Response:
+    """Run ``act`` as one change from the page: back to the schedule saying ``notice``, or
+    the page again saying why it was refused (nothing of ``act`` kept)."""
+    done = await forms.attempt(session, act)
+    if isinstance(done, Refused):
+        message = done.message
+        return await schedule_page(request, session, now, signed_in, schedule_id, error=message)
+    return redirect(f"/schedules/{schedule_id}", notice=notice)
 
 
 def _participants(form: dict[str, str]) -> tuple[uuid.UUID, ...]:
