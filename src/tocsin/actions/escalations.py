@@ -52,9 +52,11 @@ class EscalationState:
 
 async def freeze_policies(session: AsyncSession, incidents: Sequence[Incident]) -> None:
     """Freeze the policy of every incident here that has none yet: one read per policy
-    and one UPDATE per policy, instead of both for each incident (``state_of`` would do
-    the same one by one). For the engine, whose claimed batch is often full of new
-    incidents of the same few policies. The incidents must be locked by the caller."""
+    and one UPDATE per policy, instead of both for each incident. The engine freezes its
+    whole claimed batch at once (often new incidents of the same few policies);
+    ``state_of`` freezes one. The UPDATE applies only while no snapshot is stored, and the
+    incidents must be locked by the caller, so two engines cannot freeze different
+    versions."""
     unfrozen: dict[uuid.UUID | None, list[Incident]] = defaultdict(list)
     for incident in incidents:
         if incident.escalation_snapshot is None:
@@ -90,24 +92,11 @@ async def state_of(session: AsyncSession, incident: Incident) -> EscalationState
     """The incident's escalation, freezing its policy first if this is its first step.
 
     Intake opens incidents without copying the policy (that would cost the hot path a
-    few queries per alert); the first step copies it, once: the UPDATE only applies while
-    no snapshot is stored, so two engines cannot freeze different versions.
+    few queries per alert); the first step copies it, once (``freeze_policies``).
     """
+    await freeze_policies(session, [incident])
     snapshot = incident.escalation_snapshot
-    if snapshot is None:
-        policy = (
-            await escalation_policies.load_snapshot(session, incident.escalation_policy_id)
-            if incident.escalation_policy_id
-            else policy_snapshots.NO_POLICY
-        )
-        snapshot = policy.as_json()
-        await session.execute(
-            sa.update(Incident)
-            .where(Incident.id == incident.id, Incident.escalation_snapshot.is_(None))
-            .values(escalation_snapshot=snapshot)
-            .execution_options(synchronize_session=False)
-        )
-        _loaded(incident, snapshot)
+    assert snapshot is not None  # frozen just now if it was not already
     return EscalationState(
         incident_id=incident.id,
         team_id=incident.team_id,
