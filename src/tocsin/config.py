@@ -30,6 +30,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "PostgreSQL server to use, e.g. `postgresql://tocsin@db.internal/tocsin`. "
+            "Several hosts follow a failover: "
+            "`postgresql://tocsin@db1:5432,db2:5432/tocsin?target_session_attrs=read-write`. "
             "When unset, tocsin starts an embedded PostgreSQL inside the data folder."
         ),
     )
@@ -71,6 +73,16 @@ class Settings(BaseSettings):
     )
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="Extra connections allowed under load."
+    )
+    db_wait_seconds: float = Field(
+        default=2.0,
+        ge=0.5,
+        le=60,
+        description=(
+            "How long a request waits for a working database connection before it is "
+            "answered 503 with Retry-After (senders retry; nothing is acknowledged before "
+            "it is committed). Also bounds connecting and `/readyz`."
+        ),
     )
     max_body_bytes: int = Field(
         default=1_048_576,
@@ -242,8 +254,26 @@ class Settings(BaseSettings):
 
 
 def normalise_database_url(url: str) -> str:
-    """Point SQLAlchemy at psycopg 3, whichever spelling of the scheme was given."""
+    """Point SQLAlchemy at psycopg 3, whichever spelling of the scheme was given.
+
+    libpq's failover form lists hosts in the authority (``db1:5432,db2:5433``), which
+    SQLAlchemy's URL parser cannot read; it takes them as repeated ``host=`` query
+    parameters instead and hands psycopg the same list.
+    """
     for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    return _hosts_as_query(url)
+
+
+def _hosts_as_query(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    authority, _, tail = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return url
+    path, question, query = tail.partition("?")
+    listed = "&".join(f"host={host}" for host in hosts.split(",") if host)
+    query = f"{listed}&{query}" if question and query else listed
+    return f"{scheme}://{credentials}{at}/{path}?{query}"

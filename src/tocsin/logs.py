@@ -33,6 +33,14 @@ def configure(settings: Settings) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    quiet_libraries(level)
+
+
+def quiet_libraries(level: int) -> None:
+    """Raise the level of libraries that say too much for an operator."""
     # pgserver narrates every step of starting PostgreSQL at INFO.
     logging.getLogger("pgserver").setLevel(max(level, logging.WARNING))
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # psycopg's pool warns at every failed connection attempt; during a database outage
+    # that is a line per attempt per pool. tocsin says it once (db/availability.py).
+    logging.getLogger("psycopg.pool").setLevel(max(level, logging.ERROR))

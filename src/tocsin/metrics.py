@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tocsin.db.availability import Availability
 
 
 class Metrics:
@@ -78,6 +80,25 @@ class Metrics:
             "Incidents opened on the operations service because someone could not be reached.",
             registry=self.registry,
         )
+
+        self.database_up = Gauge(
+            "tocsin_database_up",
+            "1 while this process can reach PostgreSQL, 0 during an outage it has seen.",
+            registry=self.registry,
+        )
+        self.database_up.set(1)
+        self.database_since_success = Gauge(
+            "tocsin_database_seconds_since_success",
+            "Seconds since this process last completed a database transaction (NaN before "
+            "the first).",
+            registry=self.registry,
+        )
+        self.database_since_success.set(float("nan"))
+
+    def watch_database(self, availability: Availability) -> None:
+        """Read the database gauges from ``availability`` whenever they are scraped."""
+        self.database_up.set_function(lambda: 1.0 if availability.up else 0.0)
+        self.database_since_success.set_function(availability.seconds_since_success)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -49,6 +49,15 @@ async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
         assert api.json()["type"] == "/problems/service-unavailable"
         assert api.headers["retry-after"]
         assert (await client.get("/healthz")).status_code == 200
+        # A signed-in person's page: their session is looked up in the database.
+        client.cookies.set("tocsin_session", "a-session-token")
+        page = await client.get("/incidents", headers={"accept": "text/html"})
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Database unavailable" in page.text
+        assert "already accepted are kept" in page.text
+        assert page.headers["retry-after"]
+        assert "tocsin_database_up 0.0" in (await client.get("/metrics")).text
     await database.dispose()
 
 

@@ -107,6 +107,7 @@ def create_app(
         openapi_url=None,  # served from the shipped file: see api/openapi_document.py
     )
     app.state.context = context
+    context.metrics.watch_database(database.availability)
     problems.install(app, pages=page_errors)
     app.add_exception_handler(LoginRequired, page_errors.on_login_required)
     # Routes are matched in order, one by one: alert intake, the busiest path by far,

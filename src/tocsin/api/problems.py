@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
+from tocsin.api.context import context_of
 from tocsin.ingest import errors as intake_errors
 
 MEDIA_TYPE = "application/problem+json"
@@ -258,6 +259,35 @@ def field_path(location: Sequence[str | int]) -> str:
     return text or (str(location[0]) if location else "body")
 
 
+# Where a sender's own protocol fixes the shape of every answer, errors included: PagerDuty's
+# Events API clients read ``status``/``message``/``errors`` (protocols.md §1.1).
+PAGERDUTY_PATHS = frozenset({"/v2/enqueue", "/v2/change/enqueue"})
+
+# Seconds a client is asked to wait after a 503: about a database restart's length.
+RETRY_AFTER = 5
+
+
+def pagerduty_error(problem: JSONResponse) -> JSONResponse:
+    """``problem`` in the body PagerDuty's Events API answers errors with, same status and
+    headers (``Retry-After`` included)."""
+    body = json.loads(bytes(problem.body))
+    messages = [item["message"] for item in body.get("errors", []) if "message" in item]
+    headers = {
+        name: value
+        for name, value in problem.headers.items()
+        if name.lower() not in ("content-length", "content-type")
+    }
+    return JSONResponse(
+        {
+            "status": body["title"],
+            "message": body["detail"],
+            "errors": messages or [body["detail"]],
+        },
+        status_code=problem.status_code,
+        headers=headers,
+    )
+
+
 def validation_response(error: RequestValidationError) -> JSONResponse:
     details = list(error.errors())
     if any(item.get("type") == "json_invalid" for item in details):
@@ -294,6 +324,8 @@ class PageRenderer(Protocol):
 
 def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     def respond(request: Request, problem: JSONResponse) -> Response:
+        if request.url.path in PAGERDUTY_PATHS:
+            return pagerduty_error(problem)
         if pages is None or not pages.wants_page(request):
             return problem
         body = json.loads(bytes(problem.body))
@@ -332,10 +364,15 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
             # Not an outage: concurrent changes collided and this one lost; nothing of it
             # was kept, and trying again will succeed.
             detail = "a concurrent change collided with this one; nothing was applied, retry"
+        elif context_of(request).database.availability.failed(error):
+            # Logged once for the whole outage (db/availability.py), not once per request.
+            detail = "the database is unreachable"
         else:
             log.warning("database unavailable", path=request.url.path, error=str(error))
             detail = "the database is unreachable"
-        return respond(request, error_response(errors.ServiceUnavailable(detail)))
+        return respond(
+            request, error_response(errors.ServiceUnavailable(detail, retry_after=RETRY_AFTER))
+        )
 
     async def on_bad_data(request: Request, error: Exception) -> Response:
         # A safety net: input reached the database in a form it cannot store. Validation
@@ -355,6 +392,8 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, on_database_down)
     app.add_exception_handler(sqlalchemy.exc.InterfaceError, on_database_down)
+    # The pool's wait for a connection ran out (``db_wait_seconds``).
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, on_database_down)
     app.add_exception_handler(ConnectionRefusedError, on_database_down)
     app.add_exception_handler(sqlalchemy.exc.DataError, on_bad_data)
     # Intake's hot path runs on raw psycopg connections (db/session.py): the same failures

@@ -67,14 +67,16 @@ def worker() -> None:
 
 
 async def _work(settings: Settings, url: str) -> None:
-    database = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    database = _database(settings, url)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     try:
         notifier = notify.build(settings, database, clock)
-        await _engine(settings, database, Metrics(), notifier).run(stopping)
+        metrics = Metrics()
+        metrics.watch_database(database.availability)
+        await _engine(settings, database, metrics, notifier).run(stopping)
     finally:
         await database.dispose()
 
@@ -92,8 +94,17 @@ def _engine(
     )
 
 
+def _database(settings: Settings, url: str) -> Database:
+    return Database(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        wait=settings.db_wait_seconds,
+    )
+
+
 async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine: bool) -> None:
-    database = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    database = _database(settings, url)
     metrics = Metrics()
     engine_task: asyncio.Task[None] | None = None
     stopping = asyncio.Event()

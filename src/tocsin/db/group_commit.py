@@ -15,6 +15,9 @@ The answers keep the meaning of one transaction per request:
   writes were undone, exactly as if its own transaction had failed), and every other unit
   runs again alone, in a transaction of its own, so one bad unit never fails its
   neighbours. If the commit itself fails, every unit runs again alone;
+* if the database is unreachable, every unit of the batch, and every unit queued behind
+  it, gets that error at once (a 503 for its request): running them again would make
+  each wait for a connection again, holding requests past their senders' timeouts;
 * units run in the order of their ``order`` key, so two batches (in one process or two)
   take the row and advisory locks of the same keys in the same order and do not deadlock
   on each other; a deadlock with other work is still possible and is handled as a failure
@@ -34,6 +37,7 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
+from tocsin.db.availability import is_unavailable
 from tocsin.db.executors import OnConnection
 from tocsin.db.session import Database
 
@@ -97,11 +101,17 @@ class GroupCommit:
                 unit.answer.cancel()
             raise
         except _UnitFailed as failed:
+            if is_unavailable(failed.error):
+                self._unavailable(batch, failed.error)
+                return
             _settle(failed.unit, error=failed.error)
             others = [unit for unit in batch if unit is not failed.unit]
             await self._alone(others)
             return
         except Exception as error:
+            if is_unavailable(error):
+                self._unavailable(batch, error)
+                return
             if len(batch) == 1:
                 _settle(batch[0], error=error)
                 return
@@ -109,6 +119,16 @@ class GroupCommit:
             return
         for unit, result in zip(batch, results, strict=True):
             _settle(unit, result=result)
+
+    def _unavailable(self, batch: list[_Unit[Any]], error: BaseException) -> None:
+        """The database could not be reached: the batch and everything queued behind it
+        are answered now (a 503 their senders retry). Running them again, alone or in
+        the next batch, would make each wait for a connection once more, holding
+        requests past their senders' timeouts."""
+        waiting = list(self._queue)
+        self._queue.clear()
+        for unit in [*batch, *waiting]:
+            _settle(unit, error=error)
 
     async def _alone(self, units: list[_Unit[Any]]) -> None:
         if units:

@@ -62,6 +62,7 @@ class DeliveryModule:
         self._inflight: set[asyncio.Task[None]] = set()
         self._finished: list[delivery_outcomes.Finished] = []
         self._recording = asyncio.Lock()
+        self._waiting_for_database: asyncio.Task[None] | None = None
         self._starved = False
         # Called when room frees up after a tick found none, or when an outcome made a
         # row due again (the engine's wake-up).
@@ -165,10 +166,12 @@ class DeliveryModule:
                     time_limit=self.notifier.timeout,
                     now=now,
                 )
-            except Exception:
+            except Exception as error:
                 # A bug or a database error around the call: the row stays "sending", its
-                # lease expires and recovery decides. Logged and counted, never silent.
-                log.exception("sending a delivery failed", delivery=str(item.delivery_id))
+                # lease expires and recovery decides. Logged (an outage once, by the
+                # database) and counted, never silent.
+                if not database.availability.failed(error):
+                    log.exception("sending a delivery failed", delivery=str(item.delivery_id))
                 self.metrics.engine_errors.labels(self.name).inc()
                 return
         self._finished.append(
@@ -193,7 +196,14 @@ class DeliveryModule:
                 return
             try:
                 await self._write(database, batch)
-            except Exception:
+            except Exception as error:
+                if database.availability.failed(error):
+                    # The sends happened; only their record waits. Kept here and written
+                    # as soon as the database is back, so that lease recovery does not
+                    # send them again (unless this process dies meanwhile).
+                    self._finished[:0] = batch
+                    self._record_when_back(database)
+                    return
                 log.exception("recording a batch of outcomes failed", deliveries=len(batch))
                 self.metrics.engine_errors.labels(self.name).inc()
                 # One bad row must not leave the others to lease recovery (a re-send):
@@ -205,6 +215,17 @@ class DeliveryModule:
                         log.exception("recording an outcome failed", delivery=str(item.delivery_id))
             for item in batch:
                 self.metrics.notifications.labels(item.kind.value, _label(item)).inc()
+
+    def _record_when_back(self, database: Database) -> None:
+        if self._waiting_for_database is not None and not self._waiting_for_database.done():
+            return
+
+        async def when_back() -> None:
+            while not await database.availability.wait_until_up(60):
+                pass
+            await self._record(database)
+
+        self._waiting_for_database = asyncio.create_task(when_back(), name="record-when-back")
 
     async def _write(self, database: Database, batch: list[delivery_outcomes.Finished]) -> None:
         outcomes = delivery_tiers.Outcomes()

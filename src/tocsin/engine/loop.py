@@ -11,7 +11,10 @@ and an empty one wakes them all), the earliest due time the module reports
 (so timers fire on time), and a poll every few seconds as a fallback (for a lost listen
 connection, or a clock that jumped). Each module runs with a timeout, its failures are
 isolated, logged and counted, and serialization failures or deadlocks (SQLSTATE 40001,
-40P01) are retried: a module that fails is simply due again next tick.
+40P01) are retried: a module that fails runs again after a growing pause. While the
+database is unreachable nothing is retried blindly and nothing is logged per attempt: the
+lanes wait for the database (``db/availability.py`` logs the outage once and probes), and
+all run the moment it is back, so timers that came due meanwhile fire at once, in order.
 
 Any number of engines may run against one database (``tocsin serve`` on several hosts,
 ``tocsin worker``): claims use ``SKIP LOCKED`` and every step is a conditional UPDATE, so
@@ -24,6 +27,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 import structlog
@@ -31,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tocsin.actions.escalations import WAKE_CHANNEL
 from tocsin.clock import Clock
+from tocsin.db.availability import backoff
 from tocsin.db.session import Database
 from tocsin.engine.auto_resolve import AutoResolveModule
 from tocsin.engine.deliveries import DeliveryModule
@@ -47,6 +52,15 @@ log = structlog.get_logger(__name__)
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 SLOW_TICK = timedelta(seconds=5)
+
+# After a failed tick a lane pauses 1, 2, 4 … up to 60 s (jittered); with the database
+# unreachable it waits for the database instead, and runs the moment it is back.
+FAILURE_BACKOFF_FIRST = 1.0
+FAILURE_BACKOFF_CEILING = 60.0
+# The LISTEN connection reconnects after 0.5, 1, 2 … up to 30 s, or when the database is
+# back; without it the lanes still poll every ``poll_interval``.
+LISTEN_BACKOFF_FIRST = 0.5
+LISTEN_BACKOFF_CEILING = 30.0
 
 
 def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[Module]:
@@ -150,9 +164,11 @@ class Engine:
         raise AssertionError("unreachable")
 
     def _failed(self, module: Module, error: BaseException) -> TickReport:
-        log.error("engine module failed", module=module.name, error=repr(error), exc_info=error)
         self.metrics.engine_errors.labels(module.name).inc()
-        return TickReport(module.name, failed=1)
+        # An unreachable database is logged once per outage, by the database itself.
+        if not self.database.availability.failed(error):
+            log.error("engine module failed", module=module.name, error=repr(error), exc_info=error)
+        return TickReport(module.name, failed=1, error=error)
 
     def _observe(self, module: Module, report: TickReport, seconds: float) -> None:
         self.metrics.engine_tick.labels(module.name).observe(seconds)
@@ -163,13 +179,14 @@ class Engine:
 
     async def _lane(self, module: Module, stopping: asyncio.Event) -> None:
         """One module, ticked while it has work, asleep until its next due time or a
-        NOTIFY otherwise."""
+        NOTIFY otherwise, and backing off after a failure."""
         wake = asyncio.Event()
         self._wakes[module.name] = wake
         if isinstance(module, DeliveryModule):
             # Its own lane only: when sends make room after it was full, or an outcome
             # made a row due again, it claims (or looks for its next due time) at once.
             module.wake = wake.set
+        failures = 0
         while not stopping.is_set():
             wake.clear()
             started = time.monotonic()
@@ -177,41 +194,62 @@ class Engine:
             elapsed = time.monotonic() - started
             if elapsed > SLOW_TICK.total_seconds():
                 log.warning("slow engine module", module=module.name, seconds=round(elapsed, 2))
+            if report.error is not None:
+                failures += 1
+                await self._back_off(failures, stopping)
+                continue
+            failures = 0
             if report.more:
                 continue
             await self._sleep(module, wake, stopping)
+
+    async def _back_off(self, failures: int, stopping: asyncio.Event) -> None:
+        """After a failed tick: with the database unreachable, until it is back (its
+        prober says so, and every lane runs at once: timers that came due meanwhile fire
+        in due order); otherwise a growing, jittered pause, so that a module failing on
+        every tick costs a line now and then instead of a traceback a millisecond."""
+        delay = backoff(failures - 1, first=FAILURE_BACKOFF_FIRST, ceiling=FAILURE_BACKOFF_CEILING)
+        availability = self.database.availability
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stopping.wait())]
+        if not availability.up:
+            waiters.append(asyncio.ensure_future(availability.wait_until_up(delay)))
+        await _first_of(waiters, seconds=delay)
 
     async def _sleep(self, module: Module, wake: asyncio.Event, stopping: asyncio.Event) -> None:
         delay = self.poll_interval.total_seconds()
         try:
             due = await module.next_due(self.database)
         except Exception as error:
-            log.warning("could not read the next due time", module=module.name, error=repr(error))
+            if not self.database.availability.failed(error):
+                log.warning(
+                    "could not read the next due time", module=module.name, error=repr(error)
+                )
             due = None
         if due is not None:
             delay = min(delay, max(0.0, (due - self.clock.now()).total_seconds()))
         if delay <= 0:
             return
         waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopping.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await _first_of(waiters, seconds=delay)
 
     def _wake(self, payload: str = "") -> None:
         for name in woken_by(payload, self._wakes):
             self._wakes[name].set()
 
     async def _listen(self) -> None:
-        """LISTEN on a connection of its own (outside the pool), reconnecting with backoff."""
-        backoff = 1.0
-        conninfo = self.database.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        """LISTEN on a connection of its own (outside the pool), reconnecting with a
+        jittered backoff, or as soon as the database is back after an outage."""
+        availability = self.database.availability
+        failures = 0
         while True:
+            started = time.monotonic()
             try:
-                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.database.conninfo, autocommit=True
+                ) as conn:
                     await conn.execute(f"LISTEN {WAKE_CHANNEL}")
-                    backoff = 1.0
+                    failures = 0
+                    availability.succeeded(started)
                     # Work may have been created while we were not listening.
                     self._wake()
                     async for notify in conn.notifies():
@@ -219,6 +257,22 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("engine listen connection lost", error=repr(error), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                if not availability.failed(error):
+                    log.warning("engine listen connection lost", error=repr(error))
+            failures += 1
+            delay = backoff(
+                failures - 1, first=LISTEN_BACKOFF_FIRST, ceiling=LISTEN_BACKOFF_CEILING
+            )
+            if availability.up:
+                await asyncio.sleep(delay)
+            else:
+                await availability.wait_until_up(delay)
+
+
+async def _first_of(waiters: Sequence[asyncio.Future[Any]], *, seconds: float) -> None:
+    """Wait until one of ``waiters`` finishes or ``seconds`` pass; cancel the rest."""
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.availability import is_unavailable
 from tocsin.db.session import Database
 
 T = TypeVar("T")
@@ -32,6 +33,8 @@ class TickReport:
     failed: int = 0
     # The batch was full: there may be more due work right now.
     more: bool = False
+    # The tick failed as a whole (nothing of it committed); the loop backs off.
+    error: BaseException | None = None
 
 
 class Module(Protocol):
@@ -74,7 +77,9 @@ async def apply_each(
         try:
             async with session.begin_nested():
                 applied = await apply(row)
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                raise  # not this row's fault: the whole tick fails, and the loop waits
             log.exception("engine step failed", module=report.module)
             report.failed += 1
             await on_failure(row)
@@ -89,7 +94,9 @@ async def _all_in_one_savepoint(
     try:
         async with session.begin_nested():
             return [await apply(row) for row in rows]
-    except Exception:
+    except Exception as error:
+        if is_unavailable(error):
+            raise  # the connection is gone: no row can be tried alone either
         # Logged when the row fails again on its own.
         return None
 

@@ -20,9 +20,12 @@ def wants_page(request: Request) -> bool:
 
 
 def error_page(request: Request, *, status: int, title: str, detail: str) -> Response:
+    # A 503 is the database being away (a restart, a failover): say so plainly, and that
+    # nothing already accepted is lost, rather than show an error as if something broke.
+    template = "unavailable.html" if status == 503 else "error.html"
     return TEMPLATES.TemplateResponse(
         request,
-        "error.html",
+        template,
         {"title": title, "detail": detail, "me": None, "signed_in": None, "csrf_token": None},
         status_code=status,
     )

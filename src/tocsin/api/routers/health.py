@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,6 +14,12 @@ from tocsin.api.context import context_of
 from tocsin.db import migrate
 
 router = APIRouter(tags=["health"])
+
+# Orchestrators and load balancers give a readiness probe a second or two; an answer later
+# than that is no answer, and a probe that hangs on an unreachable database (connecting,
+# or waiting for a pool slot held by hanging requests) would keep traffic flowing to a
+# process that cannot serve it.
+READY_WITHIN_SECONDS = 1.0
 
 
 @router.get("/healthz")
@@ -23,16 +32,22 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """Ready for traffic: the database answers and its schema is at this release's head."""
     database = context_of(request).database
+    started = time.monotonic()
     try:
-        async with database.engine.connect() as connection:
+        async with (
+            asyncio.timeout(min(READY_WITHIN_SECONDS, database.wait)),
+            database.engine.connect() as connection,
+        ):
             await connection.execute(sa.text("SELECT 1"))
             current = await connection.run_sync(migrate.current_revisions)
-    except (DBAPIError, OSError) as error:
+    except (DBAPIError, OSError, TimeoutError) as error:
+        database.availability.failed(error)
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "detail": type(error).__name__},
             status_code=503,
             headers={"Retry-After": "5"},
         )
+    database.availability.succeeded(started)
     expected = migrate.head_revisions()
     if current != expected:
         return JSONResponse(
