@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from tocsin.actions import escalation_policies, integrations, services, teams, users
 from tocsin.actions.actors import system_actor
-from tocsin.actions.integration_settings import Destination
+from tocsin.actions.escalation import policies
+from tocsin.actions.identity import teams, users
+from tocsin.actions.services import integrations, services
+from tocsin.actions.services.integration_settings import Destination
 from tocsin.clock import SystemClock
 from tocsin.db import migrate
 from tocsin.db.models.integrations import IntegrationKind
@@ -106,7 +108,7 @@ async def seed(url: str, *, responders: int) -> str:
                     role=TeamRole.RESPONDER,
                     now=now,
                 )
-            policy = await escalation_policies.create_policy(
+            policy = await policies.create_policy(
                 session,
                 actor=actor,
                 team_id=team.id,

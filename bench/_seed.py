@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from tocsin.actions import escalation_policies, integrations, services, teams, users
 from tocsin.actions.actors import system_actor
-from tocsin.actions.integration_settings import Destination
+from tocsin.actions.escalation import policies
+from tocsin.actions.identity import teams, users
+from tocsin.actions.services import integrations, services
+from tocsin.actions.services.integration_settings import Destination
 from tocsin.clock import SystemClock
 from tocsin.db.models.integrations import IntegrationKind
 from tocsin.db.session import Database
@@ -42,7 +44,7 @@ async def seed_integration(url: str, *, kind: str = "generic", people: int = 2) 
                     now=now,
                 )
                 members.append(user)
-            policy = await escalation_policies.create_policy(
+            policy = await policies.create_policy(
                 session,
                 actor=ACTOR,
                 team_id=team.id,

@@ -21,7 +21,7 @@ import time
 import httpx
 
 from bench import _notify
-from tocsin.api.app import create_app
+from tocsin.app import create_app
 from tocsin.clock import SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database

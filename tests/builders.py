@@ -14,20 +14,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tocsin.actions import (
-    api_keys,
-    escalation_policies,
-    integrations,
-    logins,
-    services,
-    teams,
-    users,
-)
 from tocsin.actions.actors import system_actor
-from tocsin.actions.integration_settings import Destination
-from tocsin.api import csrf
-from tocsin.api.app import create_app
-from tocsin.api.context import AppContext
+from tocsin.actions.escalation import policies
+from tocsin.actions.identity import api_keys, logins, teams, users
+from tocsin.actions.services import integrations, services
+from tocsin.actions.services.integration_settings import Destination
+from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.models.escalation_policies import EscalationPolicy
@@ -41,6 +33,8 @@ from tocsin.domain import routing
 from tocsin.domain.access import Scope, TeamRole
 from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
 from tocsin.domain.incidents import UrgencyRule
+from tocsin.http import csrf
+from tocsin.http.context import AppContext
 from tocsin.metrics import Metrics
 from tocsin.security.encryption import Cipher
 
@@ -192,7 +186,7 @@ class Seed:
     ) -> EscalationPolicy:
         """``levels`` is ``[(delay_minutes, [user, schedule or team, ...]), ...]``."""
         async with self.database.transaction() as session:
-            loaded = await escalation_policies.create_policy(
+            loaded = await policies.create_policy(
                 session,
                 actor=system_actor("test seed"),
                 team_id=team.id,

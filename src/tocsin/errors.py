@@ -1,6 +1,6 @@
 """Errors that tocsin's own code raises, and what each means.
 
-Code below the edges raises these, never ``HTTPException``; ``api/problems.py`` turns each
+Code below the edges raises these, never ``HTTPException``; ``http/problems.py`` turns each
 into an RFC 9457 problem+json response. ``code`` is the stable problem slug clients can
 match on (``/problems/<code>`` documents it).
 

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.builders import Seed
-from tocsin.actions import escalation_policies, schedules, users
 from tocsin.actions.actors import system_actor
+from tocsin.actions.escalation import policies
+from tocsin.actions.identity import users
+from tocsin.actions.oncall import schedules
 from tocsin.db.models.incidents import Incident
 from tocsin.db.models.schedules import Schedule
 from tocsin.db.models.teams import Team
@@ -215,7 +217,7 @@ async def test_editing_a_policy_leaves_incidents_in_flight_alone(
     assert (await client.post(f"/ingest/{key}", json={"title": "down"})).status_code == 202
     # Freeze the snapshot as the engine does when the incident first escalates.
     async with seed.database.transaction() as session:
-        frozen = (await escalation_policies.load_snapshot(session, policy.id)).as_json()
+        frozen = (await policies.load_snapshot(session, policy.id)).as_json()
         await session.execute(
             sa.update(Incident)
             .where(Incident.service_id == service.id)
@@ -232,7 +234,7 @@ async def test_editing_a_policy_leaves_incidents_in_flight_alone(
     assert changed.status_code == 200, changed.text
     async with seed.database.transaction() as session:
         after = await _escalation_columns(session, service.id)
-        fresh = await escalation_policies.load_snapshot(session, policy.id)
+        fresh = await policies.load_snapshot(session, policy.id)
     assert after == before
     assert frozen["levels"][0] == {
         "delay_minutes": 5,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import httpx
@@ -8,7 +9,7 @@ from psycopg import sql
 
 from tests.builders import Seed
 from tests.conftest import IsolatedSettings, database_url_for
-from tocsin.api.app import create_app
+from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.db.session import Database
 from tocsin.domain.access import Scope
@@ -62,7 +63,8 @@ async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
 
 
 async def test_readyz_is_503_until_migrations_are_applied(server_url: str, tmp_path: Path) -> None:
-    name = f"tocsin_test_unmigrated_{tmp_path.name[-8:].lower()}"
+    # Random: several runs may share a server (a developer's and CI's).
+    name = f"tocsin_test_unmigrated_{secrets.token_hex(4)}"
     admin = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

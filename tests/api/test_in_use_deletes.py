@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 
 from tests.builders import Seed
-from tocsin.actions import schedules
 from tocsin.actions.actors import system_actor
+from tocsin.actions.oncall import schedules
 from tocsin.db.models.schedules import Schedule
 from tocsin.db.models.teams import Team
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from tests.builders import SECRET, Seed
-from tocsin.actions import teams
 from tocsin.actions.actors import system_actor
+from tocsin.actions.identity import teams
 from tocsin.db.models.integrations import Integration
 from tocsin.db.models.services import Service
 from tocsin.domain.access import Scope, TeamRole

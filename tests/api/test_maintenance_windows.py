@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.builders import Seed
-from tocsin.actions import maintenance as maintenance_actions
+from tocsin.actions.services import maintenance as maintenance_actions
 from tocsin.db.models.services import Service
 from tocsin.domain import maintenance
 from tocsin.domain.access import Scope, TeamRole

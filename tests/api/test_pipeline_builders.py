@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.builders import Seed
-from tocsin.actions import escalation_policies, intake_lookups
+from tocsin.actions.escalation import policies
+from tocsin.actions.intake import lookups
 from tocsin.db.executors import OnSession
 from tocsin.domain import routing
 from tocsin.domain.access import TeamRole
@@ -19,7 +20,7 @@ async def test_policy_builder_writes_levels_in_order_and_snapshot_reads_them(see
     team = await seed.team(members=[(alice, TeamRole.RESPONDER), (bob, TeamRole.ADMIN)])
     policy = await seed.policy(team, levels=[(5, [bob, alice]), (10, [team])], repeat_count=2)
     async with seed.database.transaction() as session:
-        snapshot = await escalation_policies.load_snapshot(session, policy.id)
+        snapshot = await policies.load_snapshot(session, policy.id)
     assert snapshot.policy_id == policy.id
     assert snapshot.repeat_count == 2
     assert [level.delay_minutes for level in snapshot.levels] == [5, 10]
@@ -35,9 +36,9 @@ async def test_integration_builder_returns_a_key_the_intake_finds(seed: Seed) ->
     )
     assert key.startswith("tik_")
     async with seed.database.transaction() as session:
-        found = await intake_lookups.integration_for_key(OnSession(session), key)
-        missing = await intake_lookups.integration_for_key(OnSession(session), key + "x")
-        rules = await intake_lookups.routing_rules(OnSession(session), integration.id)
+        found = await lookups.integration_for_key(OnSession(session), key)
+        missing = await lookups.integration_for_key(OnSession(session), key + "x")
+        rules = await lookups.routing_rules(OnSession(session), integration.id)
     assert found is not None
     assert found.id == integration.id
     assert found.grouping_fields == ("labels.alertname",)
@@ -56,7 +57,7 @@ async def test_routed_and_signed_integrations_from_the_builder(seed: Seed) -> No
     secret = seed.signing_secret(integration)
     assert len(signatures.decode_secret(secret)) >= signatures.SECRET_MIN_BYTES
     async with seed.database.transaction() as session:
-        rules = await intake_lookups.routing_rules(OnSession(session), integration.id)
+        rules = await lookups.routing_rules(OnSession(session), integration.id)
     assert rules == [
         routing.Rule(eu.id, (routing.Condition("labels.region", routing.Operator.EQUALS, "eu"),))
     ]

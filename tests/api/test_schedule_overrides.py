@@ -10,7 +10,7 @@ import httpx
 import icalendar
 
 from tests.builders import Seed
-from tocsin.actions import oncall
+from tocsin.actions.oncall import on_call as oncall
 from tocsin.db.models.users import User
 from tocsin.domain.access import TeamRole
 

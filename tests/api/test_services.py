@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from tests.builders import Seed
-from tocsin.actions import teams
 from tocsin.actions.actors import system_actor
+from tocsin.actions.identity import teams
 from tocsin.db.models.teams import Team
 from tocsin.domain.access import Scope, TeamRole
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent
-from tocsin.notify.channels.email import OutgoingEmail
+from tocsin.notify.channels.email.channel import OutgoingEmail
 
 
 class ScriptedEmail:

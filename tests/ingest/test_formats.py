@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from tocsin.domain.alerts import AlertAction, InboundAlert, Severity
 from tocsin.errors import TocsinError
 from tocsin.ingest.errors import MalformedPayload, UnsupportedEvent
 from tocsin.ingest.formats import FORMATS, Format, opsgenie, pagerduty_events_v2, registry
 from tocsin.ingest.formats import generic as generic_format
-from tocsin.ingest.model import AlertAction, InboundAlert, Severity
 
 RECEIVED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

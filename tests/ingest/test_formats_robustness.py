@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tocsin.domain.alerts import AlertAction
 from tocsin.ingest.errors import MalformedPayload, UnsupportedEvent
 from tocsin.ingest.formats import FORMATS
-from tocsin.ingest.model import AlertAction
 
 RECEIVED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EXAMPLES = files("tocsin.ingest") / "examples"

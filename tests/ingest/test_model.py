@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tocsin.ingest.model import (
+from tocsin.domain.alerts import (
     DEDUP_KEY_MAX,
     TITLE_MAX,
     AlertAction,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tocsin.domain.alerts import Severity
 from tocsin.ingest import severities
 from tocsin.ingest.formats import datadog, newrelic, opsgenie
-from tocsin.ingest.model import Severity
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ import asyncio
 import pytest
 
 from tests.builders import Seed
-from tocsin.actions import escalation_policies, integrations, services
 from tocsin.actions.actors import system_actor
-from tocsin.actions.integration_settings import Destination
+from tocsin.actions.escalation import policies
+from tocsin.actions.services import integrations, services
+from tocsin.actions.services.integration_settings import Destination
 from tocsin.db.models.integrations import IntegrationKind
 from tocsin.errors import Conflict
 
@@ -40,7 +41,7 @@ async def test_a_policy_deleted_while_a_service_adopts_it_is_refused(seed: Seed)
     async def delete() -> None:
         await adopted.wait()
         async with seed.database.transaction() as session:
-            await escalation_policies.delete_policy(
+            await policies.delete_policy(
                 session, actor=ACTOR, policy_id=policy.id, now=seed.clock.now()
             )
 

@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from tests.builders import Seed
-from tocsin.actions import overrides, schedules
 from tocsin.actions.actors import system_actor
+from tocsin.actions.oncall import overrides, schedules
 from tocsin.domain.access import TeamRole
 from tocsin.errors import Conflict
 

@@ -10,7 +10,7 @@ from tests.builders import Seed
 from tests.fakes.providers import ScriptedEmail, permanent, transient
 from tests.notify.conftest import Deliveries, Oncall, sending_engine
 from tests.scenarios.conftest import World, send, trigger
-from tocsin.actions import delivery_outcomes, delivery_tiers
+from tocsin.actions.notify import outcomes, tiers
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
@@ -18,7 +18,7 @@ from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
 from tocsin.engine.loop import Engine
 from tocsin.notify import notifier as notify
-from tocsin.notify.channels.email import EmailChannel
+from tocsin.notify.channels.email.channel import EmailChannel
 
 
 def engine_with(
@@ -180,7 +180,7 @@ async def test_a_late_failure_report_fails_a_sent_delivery_and_is_acted_on(
     assert sent.status.value == "sent"
     assert sent.provider_message_id is not None
     async with database.transaction() as session:
-        pages = await delivery_outcomes.apply_status(
+        pages = await outcomes.apply_status(
             session,
             provider="scripted",
             provider_message_id=sent.provider_message_id,
@@ -188,12 +188,12 @@ async def test_a_late_failure_report_fails_a_sent_delivery_and_is_acted_on(
             error="bounced: mailbox full",
             now=clock.now(),
         )
-        await delivery_tiers.after_final(
+        await tiers.after_final(
             session,
             pages,
-            ops=delivery_tiers.OpsPolicy(None),
+            ops=tiers.OpsPolicy(None),
             now=clock.now(),
-            outcomes=delivery_tiers.Outcomes(),
+            outcomes=tiers.Outcomes(),
         )
     (failed,) = await deliveries.all()
     assert failed.status.value == "failed"

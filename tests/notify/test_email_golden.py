@@ -18,7 +18,7 @@ import pytest
 
 from tocsin.domain.deliveries import Purpose
 from tocsin.domain.notices import IncidentFacts, Notice, Recipient
-from tocsin.notify.channels.email import EmailChannel, RenderedEmail
+from tocsin.notify.channels.email.channel import EmailChannel, RenderedEmail
 
 GOLDEN = Path(__file__).parent / "golden" / "email"
 BASE = "https://tocsin.example"

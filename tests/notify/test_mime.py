@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.notify import mime
+from tocsin.notify.channels.email import mime
 
 HEADERS = [
     ("From", "tocsin <tocsin@tocsin.example>"),

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from tests.fakes.smtp import FakeSmtp
 from tests.notify.conftest import Deliveries, Oncall, sending_engine
 from tests.scenarios.conftest import World, send, trigger
-from tocsin.actions import maintenance
 from tocsin.actions.actors import system_actor
+from tocsin.actions.services import maintenance
 from tocsin.clock import FrozenClock
 from tocsin.db.session import Database
 from tocsin.engine.loop import Engine

@@ -13,9 +13,9 @@ from tests.builders import BASE_URL, SECRET, Seed
 from tests.conftest import IsolatedSettings
 from tests.scenarios.conftest import send, trigger
 from tests.scenarios.support import Records, crew, example
-from tocsin.actions import integrations
 from tocsin.actions.actors import system_actor
-from tocsin.api.app import create_app
+from tocsin.actions.services import integrations
+from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.session import Database

@@ -15,8 +15,8 @@ from tests.builders import Seed
 from tests.conftest import pooled_database
 from tests.scenarios.conftest import send, trigger
 from tests.scenarios.support import Records, crew
-from tocsin.actions import teams
 from tocsin.actions.actors import system_actor
+from tocsin.actions.identity import teams
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole

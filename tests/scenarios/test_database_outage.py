@@ -29,7 +29,7 @@ from tests.conftest import IsolatedSettings
 from tests.fakes.tcp_proxy import Target, TcpProxy
 from tests.scenarios.conftest import World
 from tests.scenarios.support import crew, example
-from tocsin.api.app import create_app
+from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.db.session import Database
 from tocsin.engine.loop import Engine

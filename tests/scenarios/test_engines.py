@@ -22,16 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.builders import Seed
 from tests.scenarios.conftest import World
-from tocsin.actions import alerts, escalations
 from tocsin.actions.actors import system_actor
-from tocsin.actions.escalations import EscalationState
+from tocsin.actions.escalation import steps
+from tocsin.actions.escalation.steps import EscalationState
+from tocsin.actions.intake import alerts
 from tocsin.clock import FrozenClock
 from tocsin.db.models.incidents import Incident, Page
 from tocsin.db.models.services import Service
 from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole
+from tocsin.domain.alerts import Severity
 from tocsin.engine.loop import Engine
-from tocsin.ingest.model import Severity
 from tocsin.metrics import Metrics
 
 
@@ -151,7 +152,7 @@ async def test_a_step_that_fails_is_retried_later_and_the_rest_of_its_batch_page
     await _open_incidents(seed, service, 5)
     incidents = await world.incidents()
     broken = incidents[2]
-    working = escalations.advance
+    working = steps.advance
 
     async def advance(session: AsyncSession, state: EscalationState, **options: Any) -> bool:
         if state.incident_id == broken.id:
@@ -160,12 +161,12 @@ async def test_a_step_that_fails_is_retried_later_and_the_rest_of_its_batch_page
 
     # The engine first runs its batch in one savepoint; the failure undoes all of it, and
     # every step runs again alone, so the others must still be paged exactly once.
-    monkeypatch.setattr(escalations, "advance", advance)
+    monkeypatch.setattr(steps, "advance", advance)
     await engine.tick()
     others = {(incident.number, 1): 1 for incident in incidents if incident is not broken}
     assert await _page_counts(seed.database) == others
 
-    monkeypatch.setattr(escalations, "advance", working)
+    monkeypatch.setattr(steps, "advance", working)
     await engine.tick()
     assert await _page_counts(seed.database) == others  # not due again yet
     clock.advance(seconds=30)

@@ -246,8 +246,8 @@ async def test_a_level_that_pages_nobody_is_noted_and_the_next_level_follows_at_
     )
     _, key = await seed.integration(service)
     async with seed.database.transaction() as session:
-        from tocsin.actions import users  # noqa: PLC0415 - test-only shortcut to deactivate
         from tocsin.actions.actors import system_actor  # noqa: PLC0415
+        from tocsin.actions.identity import users  # noqa: PLC0415 - test-only shortcut to deactivate
 
         await users.set_active(
             session, actor=system_actor("test"), user_id=gone.id, active=False, now=seed.clock.now()

@@ -14,8 +14,8 @@ import pytest
 from tests.builders import Seed
 from tests.scenarios.conftest import send, trigger
 from tests.scenarios.support import Crew, Records, crew
-from tocsin.actions import maintenance
 from tocsin.actions.actors import system_actor
+from tocsin.actions.services import maintenance
 from tocsin.clock import FrozenClock
 from tocsin.db.models.integrations import HeartbeatState, Integration
 from tocsin.db.models.services import MaintenanceWindow

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin.domain import escalation, grouping, routing
-from tocsin.ingest.model import AlertAction, InboundAlert, Severity
+from tocsin.domain.alerts import AlertAction, InboundAlert, Severity
 
 EU, US, FALLBACK = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 

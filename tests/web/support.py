@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import httpx
 
 from tests.builders import BASE_URL, Seed
-from tocsin.api import csrf
 from tocsin.db.models.users import User
+from tocsin.http import csrf
 
 
 async def browser(seed: Seed, user: User) -> httpx.AsyncClient:

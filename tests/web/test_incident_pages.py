@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from tests.builders import Seed
 from tests.notify.conftest import sending_engine
 from tests.web.support import browser, submit, text_of
-from tocsin.actions import incident_queries
 from tocsin.actions.actors import system_actor
+from tocsin.actions.incidents import queries
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.models.services import Service
@@ -24,7 +24,7 @@ from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole
 from tocsin.engine.loop import Engine
 from tocsin.notify import notifier as notify
-from tocsin.web.routes import incidents as incident_routes
+from tocsin.web.routes.incidents import pages as incident_routes
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,7 @@ async def alert(
     assert response.status_code == 202, response.text
     number = response.json()["results"][0]["incident_number"]
     async with seed.database.transaction() as session:
-        found = await incident_queries.find_by_number(
-            session, actor=system_actor("test"), number=number
-        )
+        found = await queries.find_by_number(session, actor=system_actor("test"), number=number)
         return found.id
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.builders import Seed
 from tests.web.support import browser, submit, text_of
-from tocsin.actions import escalation_policies
+from tocsin.actions.escalation import policies
 from tocsin.db.models.teams import Team
 from tocsin.db.models.users import User
 from tocsin.domain.access import TeamRole
@@ -37,7 +37,7 @@ async def crew(seed: Seed) -> Crew:
 
 async def levels_of(seed: Seed, policy_id: uuid.UUID) -> tuple[LevelSnapshot, ...]:
     async with seed.database.transaction() as session:
-        return (await escalation_policies.load(session, policy_id)).levels
+        return (await policies.load(session, policy_id)).levels
 
 
 def user(person: User) -> Target:

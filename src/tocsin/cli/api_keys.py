@@ -8,8 +8,8 @@ from datetime import timedelta
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import api_keys
 from tocsin.actions.actors import cli_actor
+from tocsin.actions.identity import api_keys
 from tocsin.cli.common import (
     clock,
     console,

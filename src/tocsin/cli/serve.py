@@ -17,9 +17,9 @@ import structlog
 import typer
 import uvicorn
 
-from tocsin.actions import bootstrap
-from tocsin.api.app import create_app
-from tocsin.api.routers.users import login_link_url
+from tocsin.actions.identity import bootstrap
+from tocsin.actions.identity.logins import login_link_url
+from tocsin.app import create_app
 from tocsin.cli.common import (
     clock,
     console,

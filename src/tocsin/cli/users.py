@@ -8,9 +8,9 @@ import sqlalchemy as sa
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import logins, users
 from tocsin.actions.actors import cli_actor
-from tocsin.api.routers.users import login_link_url
+from tocsin.actions.identity import logins, users
+from tocsin.actions.identity.logins import login_link_url
 from tocsin.cli.common import clock, console, load_settings, print_listing, run_in_transaction
 from tocsin.db.models.users import User
 from tocsin.domain import identity

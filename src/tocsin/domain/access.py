@@ -9,7 +9,7 @@ Three kinds of principal act on tocsin:
 * the **system** (the CLI run by the operator, the engine), which may do everything.
 
 ``authorize`` is the only place these rules are applied; every route calls it through
-``api/deps.py``.
+``http/deps.py``.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from tocsin.domain.alerts import InboundAlert
 from tocsin.domain.routing import field_value
-from tocsin.ingest.model import InboundAlert
 
 
 def group_key(alert: InboundAlert, fields: Sequence[str]) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tocsin.ingest.model import Severity
+from tocsin.domain.alerts import Severity
 
 
 class IncidentStatus(StrEnum):

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import regex
 
-from tocsin.ingest.model import InboundAlert
+from tocsin.domain.alerts import InboundAlert
 
 FIELDS = ("title", "severity", "source", "description", "dedup_key")
 LABEL_PREFIX = "labels."

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tocsin.actions import incidents
-from tocsin.actions.escalations import ENGINE
+from tocsin.actions.escalation.steps import ENGINE
+from tocsin.actions.incidents import incidents
 from tocsin.db.models.incidents import Incident
 from tocsin.db.models.services import Service
 from tocsin.db.session import Database

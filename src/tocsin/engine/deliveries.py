@@ -33,7 +33,9 @@ from datetime import datetime
 
 import structlog
 
-from tocsin.actions import deliveries, delivery_outcomes, delivery_tiers, maintenance
+from tocsin.actions.notify import deliveries, tiers
+from tocsin.actions.notify import outcomes as delivery_outcomes
+from tocsin.actions.services import maintenance
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.deliveries import MAX_ATTEMPTS, Failed, Sent, Unknown
@@ -79,7 +81,7 @@ class DeliveryModule:
             self._starved = True
             return report
         limit = min(batch_size, room)
-        outcomes = delivery_tiers.Outcomes()
+        outcomes = tiers.Outcomes()
         async with database.transaction() as session:
             recovered = await deliveries.recover_expired(
                 session, now=now, resendable=self.notifier.resendable, limit=batch_size
@@ -104,7 +106,7 @@ class DeliveryModule:
                 maintenance_until=maintenance_until,
             )
             if claim.final_pages:
-                await delivery_tiers.after_final(
+                await tiers.after_final(
                     session,
                     claim.final_pages,
                     ops=self.notifier.send.ops,
@@ -228,14 +230,14 @@ class DeliveryModule:
         self._waiting_for_database = asyncio.create_task(when_back(), name="record-when-back")
 
     async def _write(self, database: Database, batch: list[delivery_outcomes.Finished]) -> None:
-        outcomes = delivery_tiers.Outcomes()
+        outcomes = tiers.Outcomes()
         async with database.transaction() as session:
             final = await delivery_outcomes.record(session, batch)
             # A failure or an unknown outcome may have made a row due later (a retry)
             # or released the next tier: the engine looks again (``next_due``).
             again = any(not isinstance(item.outcome, Sent) for item in batch)
             if final:
-                await delivery_tiers.after_final(
+                await tiers.after_final(
                     session,
                     final,
                     ops=self.notifier.send.ops,
@@ -246,7 +248,7 @@ class DeliveryModule:
         if again and self.wake is not None:
             self.wake()
 
-    def _count(self, outcomes: delivery_tiers.Outcomes) -> None:
+    def _count(self, outcomes: tiers.Outcomes) -> None:
         self.metrics.notification_unreachable.inc(outcomes.unreachable)
         self.metrics.operations_incidents.inc(outcomes.ops_incidents)
 

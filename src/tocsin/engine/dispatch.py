@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tocsin.actions import delivery_tiers, dispatch
+from tocsin.actions.notify import dispatch, tiers
 from tocsin.db.session import Database
 from tocsin.engine.modules import TickReport
 from tocsin.metrics import Metrics
@@ -31,7 +31,7 @@ class DispatchModule:
         self._next: datetime | None = None
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
-        outcomes = delivery_tiers.Outcomes()
+        outcomes = tiers.Outcomes()
         async with database.transaction() as session:
             done = await dispatch.dispatch_due(
                 session,

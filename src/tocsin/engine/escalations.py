@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import audit, escalations, maintenance
-from tocsin.actions.escalation_targets import TargetResolver
+from tocsin.actions import audit
+from tocsin.actions.escalation import steps
+from tocsin.actions.escalation.targets import TargetResolver
+from tocsin.actions.services import maintenance
 from tocsin.db.models.incidents import Incident
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
@@ -49,7 +51,7 @@ class EscalationModule:
             )
             report.claimed = len(due)
             report.more = len(due) == batch_size
-            await escalations.freeze_policies(session, due)
+            await steps.freeze_policies(session, due)
             holds: dict[object, datetime | None] = {}
             targets = TargetResolver(now)
             # Observed once the batch is done: a step may run twice (``together``).
@@ -66,8 +68,8 @@ class EscalationModule:
                 if until is not None:
                     return await _hold(session, incident, until, now)
                 lags[incident.id] = (now - incident.next_escalation_at).total_seconds()
-                state = await escalations.state_of(session, incident)
-                return await escalations.advance(session, state, now=now, targets=targets)
+                state = await steps.state_of(session, incident)
+                return await steps.advance(session, state, now=now, targets=targets)
 
             async def later(incident: Incident) -> None:
                 await session.execute(
@@ -107,7 +109,7 @@ async def _hold(session: AsyncSession, incident: Incident, until: datetime, now:
     if noted_until != until:
         await audit.record(
             session,
-            actor=escalations.ENGINE,
+            actor=steps.ENGINE,
             action="escalation.held",
             resource_type="incident",
             resource_id=incident.id,

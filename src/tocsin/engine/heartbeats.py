@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tocsin.actions import heartbeats
-from tocsin.actions.intake_lookups import IntakeIntegration
+from tocsin.actions.intake import heartbeats
+from tocsin.actions.intake.lookups import IntakeIntegration
 from tocsin.db.models.integrations import HeartbeatState, Integration, IntegrationKind
 from tocsin.db.session import Database
 from tocsin.engine import claims

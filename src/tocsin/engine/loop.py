@@ -33,7 +33,7 @@ import psycopg
 import structlog
 from sqlalchemy.exc import DBAPIError
 
-from tocsin.actions.escalations import WAKE_CHANNEL
+from tocsin.actions.wake import WAKE_CHANNEL
 from tocsin.clock import Clock
 from tocsin.db.availability import backoff
 from tocsin.db.session import Database

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tocsin.actions import incidents
+from tocsin.actions.incidents import incidents
 from tocsin.db.models.incidents import Incident
 from tocsin.db.session import Database
 from tocsin.domain.incidents import IncidentStatus

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tocsin.actions import shift_notices
+from tocsin.actions.notify import shift_notices
 from tocsin.db.session import Database
 from tocsin.engine.modules import TickReport
 from tocsin.notify.notifier import Notifier

@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from tocsin.ingest.model import DEDUP_KEY_MAX
+from tocsin.domain.alerts import DEDUP_KEY_MAX
 
 
 def content_fingerprint(*, title: str, source: str, labels: Mapping[str, str]) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from tocsin.ingest.model import Severity
+from tocsin.domain.alerts import Severity
 
 # The table of the module docstring, one line per level.
 WORDS: dict[Severity, str] = {

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from tocsin.actions import delivery_tiers, notices
-from tocsin.actions.deliveries import SendPolicy
-from tocsin.actions.dispatch import DispatchPolicy
+from tocsin.actions.notify import notices, tiers
+from tocsin.actions.notify.deliveries import SendPolicy
+from tocsin.actions.notify.dispatch import DispatchPolicy
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import Channel
-from tocsin.notify.channels.email import EmailChannel, EmailProvider
-from tocsin.notify.providers.outbox import OutboxProvider
-from tocsin.notify.providers.smtp import SmtpConfig, SmtpProvider
+from tocsin.notify.channels.email.channel import EmailChannel, EmailProvider
+from tocsin.notify.channels.email.providers.outbox import OutboxProvider
+from tocsin.notify.channels.email.providers.smtp import SmtpConfig, SmtpProvider
 
 # A send's lease covers, with this margin, the longest a live worker can take: waiting
 # for a slot behind one call (the delivery module holds at most twice its concurrency)
@@ -88,7 +88,7 @@ def build(
     kinds = deliverable(channels)
     timeout = settings.smtp_timeout_seconds
     thread_domain = urlsplit(settings.base_url).hostname or "tocsin"
-    ops = delivery_tiers.OpsPolicy(settings.operations_service)
+    ops = tiers.OpsPolicy(settings.operations_service)
     return Notifier(
         channels=channels,
         dispatch=DispatchPolicy(

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.actions import provider_circuits
+from tocsin.actions.notify import circuits
 from tocsin.db.session import Database
 from tocsin.domain.circuits import CircuitState
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
@@ -51,7 +51,7 @@ class Breakers:
 
     async def refresh(self, session: AsyncSession, now: datetime, providers: list[str]) -> None:
         """Re-read every breaker, in a transaction the caller already holds (the claim)."""
-        stored = await provider_circuits.circuits_of(session)
+        stored = await circuits.circuits_of(session)
         self._read_at = now
         self._clean_until = {
             name: now + CLEAN_FOR
@@ -68,13 +68,13 @@ class Breakers:
         if self._clean(provider, now):
             return True
         async with database.transaction() as session:
-            return await provider_circuits.admit(session, provider, now=now)
+            return await circuits.admit(session, provider, now=now)
 
     async def record(self, database: Database, provider: str, *, ok: bool, now: datetime) -> None:
         if ok and self._clean(provider, now):
             return  # closed with no failures, and a success changes nothing
         async with database.transaction() as session:
-            await provider_circuits.record(session, provider, ok=ok, now=now)
+            await circuits.record(session, provider, ok=ok, now=now)
         if ok:
             self._clean_until[provider] = now + CLEAN_FOR
         else:

@@ -17,14 +17,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from tocsin import __version__
-from tocsin.actions import logins, principals
+from tocsin.actions import principals
 from tocsin.actions.actors import Actor
-from tocsin.api import csrf
-from tocsin.api.context import context_of
-from tocsin.api.deps import DbSession, Now, client_ip
+from tocsin.actions.identity import logins
 from tocsin.db.models.users import User
 from tocsin.domain.access import Action, is_allowed
 from tocsin.errors import CsrfFailed
+from tocsin.http import csrf
+from tocsin.http.context import context_of
+from tocsin.http.deps import DbSession, Now, client_ip
 from tocsin.web import formatting
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")

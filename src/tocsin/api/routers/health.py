@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from tocsin.api.context import context_of
 from tocsin.db import migrate
+from tocsin.http.context import context_of
 
 router = APIRouter(tags=["health"])
 

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from tocsin.actions import alerts, incident_queries, incidents
-from tocsin.api.deps import CurrentActor, DbSession, Now
+from tocsin.actions.incidents import incidents, queries
+from tocsin.actions.intake import alerts
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.audit import AuditEventRead
 from tocsin.api.schemas.common import Page
+from tocsin.api.schemas.identity.audit import AuditEventRead
 from tocsin.api.schemas.incidents import (
     AlertRead,
     EscalateRequest,
@@ -31,6 +31,7 @@ from tocsin.db.models.services import Service
 from tocsin.domain.access import Action, authorize
 from tocsin.domain.incidents import IncidentStatus, Urgency
 from tocsin.errors import InvalidInput
+from tocsin.http.deps import CurrentActor, DbSession, Now
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=problems.COMMON)
 ONE = {**problems.NOT_FOUND, **problems.CONFLICT}
@@ -52,10 +53,10 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[IncidentRead]:
     """Newest first. ``status`` may be repeated (``?status=triggered&status=acknowledged``)."""
-    page = await incident_queries.list_incidents(
+    page = await queries.list_incidents(
         session,
         actor=actor,
-        filters=incident_queries.IncidentFilter(
+        filters=queries.IncidentFilter(
             statuses=status or (),
             service_id=service_id,
             team_id=team_id,
@@ -99,7 +100,7 @@ async def get_incident(
     incident_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> IncidentDetail:
     """One incident with its alerts, the pages it caused and its timeline."""
-    incident = await incident_queries.get_incident(session, actor=actor, incident_id=incident_id)
+    incident = await queries.get_incident(session, actor=actor, incident_id=incident_id)
     return await _detail(session, incident)
 
 
@@ -107,20 +108,16 @@ async def get_incident(
 async def incident_alerts(
     incident_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> list[AlertRead]:
-    await incident_queries.get_incident(session, actor=actor, incident_id=incident_id)
-    return [
-        AlertRead.model_validate(a) for a in await incident_queries.alerts_of(session, incident_id)
-    ]
+    await queries.get_incident(session, actor=actor, incident_id=incident_id)
+    return [AlertRead.model_validate(a) for a in await queries.alerts_of(session, incident_id)]
 
 
 @router.get("/{incident_id}/pages", response_model=list[PageRead], responses=problems.NOT_FOUND)
 async def incident_pages(
     incident_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> list[PageRead]:
-    await incident_queries.get_incident(session, actor=actor, incident_id=incident_id)
-    return [
-        PageRead.model_validate(p) for p in await incident_queries.pages_of(session, incident_id)
-    ]
+    await queries.get_incident(session, actor=actor, incident_id=incident_id)
+    return [PageRead.model_validate(p) for p in await queries.pages_of(session, incident_id)]
 
 
 @router.get(
@@ -130,8 +127,8 @@ async def incident_timeline(
     incident_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> list[AuditEventRead]:
     """Every event on the incident, oldest first."""
-    await incident_queries.get_incident(session, actor=actor, incident_id=incident_id)
-    events = await incident_queries.timeline_of(session, incident_id)
+    await queries.get_incident(session, actor=actor, incident_id=incident_id)
+    events = await queries.timeline_of(session, incident_id)
     return [AuditEventRead.model_validate(event) for event in events]
 
 
@@ -224,16 +221,10 @@ async def _detail(session: DbSession, incident: Incident) -> IncidentDetail:
     base = IncidentRead.model_validate(incident).model_dump()
     return IncidentDetail(
         **base,
-        alerts=[
-            AlertRead.model_validate(a)
-            for a in await incident_queries.alerts_of(session, incident.id)
-        ],
-        pages=[
-            PageRead.model_validate(p)
-            for p in await incident_queries.pages_of(session, incident.id)
-        ],
+        alerts=[AlertRead.model_validate(a) for a in await queries.alerts_of(session, incident.id)],
+        pages=[PageRead.model_validate(p) for p in await queries.pages_of(session, incident.id)],
         timeline=[
             AuditEventRead.model_validate(e)
-            for e in await incident_queries.timeline_of(session, incident.id)
+            for e in await queries.timeline_of(session, incident.id)
         ],
     )

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from tocsin.api.schemas.audit import AuditEventRead
 from tocsin.api.schemas.common import RequestBody, ResponseBody
+from tocsin.api.schemas.identity.audit import AuditEventRead
+from tocsin.domain.alerts import Severity
 from tocsin.domain.incidents import AlertStatus, IncidentStatus, Urgency
-from tocsin.ingest.model import Severity
 
 
 class IncidentRead(ResponseBody):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tocsin.api.problems import MEDIA_TYPE
+from tocsin.http.problems import MEDIA_TYPE
 
 
 class FieldError(BaseModel):

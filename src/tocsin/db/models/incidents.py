@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, text_enum, uuid_pk
+from tocsin.domain.alerts import Severity
 from tocsin.domain.incidents import AlertStatus, IncidentStatus, Urgency
-from tocsin.ingest.model import Severity
 
 incident_number = sa.Sequence("incident_number_seq", metadata=Base.metadata)
 

@@ -39,10 +39,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 import pydantic
 
+from tocsin.domain.alerts import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link
 from tocsin.ingest import severities, timestamps
 from tocsin.ingest.errors import FieldError, UnsupportedEvent
 from tocsin.ingest.formats.base import WireModel, first_text, load_json, malformed, validate
-from tocsin.ingest.model import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link
 
 
 class AmAlert(WireModel):

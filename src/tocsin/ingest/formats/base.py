@@ -29,8 +29,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import pydantic
 from pydantic_core import ErrorDetails
 
+from tocsin.domain.alerts import InboundAlert
 from tocsin.ingest.errors import FieldError, MalformedPayload
-from tocsin.ingest.model import InboundAlert
 
 P = TypeVar("P")
 M = TypeVar("M", bound=pydantic.BaseModel)

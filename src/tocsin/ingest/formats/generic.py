@@ -34,12 +34,12 @@ from typing import Any
 
 import pydantic
 
+from tocsin.domain.alerts import AlertAction, InboundAlert, Link
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import severities, signatures, timestamps
 from tocsin.ingest.errors import FieldError, MalformedPayload
 from tocsin.ingest.fingerprints import content_fingerprint
 from tocsin.ingest.formats.base import WireModel, as_text, load_json, malformed, validate
-from tocsin.ingest.model import AlertAction, InboundAlert, Link
 
 MAX_BATCH = 100
 DEDUP_KEY_MAX = 255

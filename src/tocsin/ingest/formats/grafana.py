@@ -37,12 +37,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from tocsin.domain.alerts import InboundAlert, Link
 from tocsin.ingest import headers as header
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import SignatureExpired, SignatureInvalid, SignatureMissing
 from tocsin.ingest.formats.alertmanager import AmAlert, AmMessage, alert_of, check_alerts
 from tocsin.ingest.formats.base import load_json, validate
-from tocsin.ingest.model import InboundAlert, Link
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"

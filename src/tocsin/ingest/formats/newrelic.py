@@ -38,11 +38,11 @@ from typing import Any
 
 import pydantic
 
+from tocsin.domain.alerts import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link, Severity
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import MalformedPayload, UnsupportedEvent
 from tocsin.ingest.formats.base import WireModel, as_text, load_json, validate
-from tocsin.ingest.model import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link, Severity
 
 PRIORITIES: Mapping[str, Severity] = {
     "CRITICAL": Severity.CRITICAL,

@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import pydantic
 
+from tocsin.domain.alerts import DEDUP_KEY_MAX, AlertAction, InboundAlert, Severity
 from tocsin.ingest import headers as header
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest.errors import FieldError, MalformedPayload, UnsupportedEvent
@@ -55,7 +56,6 @@ from tocsin.ingest.formats.base import (
     new_uuid_key,
     validate,
 )
-from tocsin.ingest.model import DEDUP_KEY_MAX, AlertAction, InboundAlert, Severity
 
 PRIORITIES: Mapping[str, Severity] = {
     "P1": Severity.CRITICAL,

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic_core import ErrorDetails
 
+from tocsin.domain.alerts import AlertAction, ChangeEvent, InboundAlert, Link, Severity
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import FieldError
@@ -52,7 +53,6 @@ from tocsin.ingest.formats.base import (
     new_uuid_key,
     validate,
 )
-from tocsin.ingest.model import AlertAction, ChangeEvent, InboundAlert, Link, Severity
 
 SUMMARY_MAX = 1024
 DEDUP_KEY_MAX = 255

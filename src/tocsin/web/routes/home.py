@@ -6,8 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from tocsin.actions import directory, incident_queries, oncall, teams
-from tocsin.api.deps import DbSession, Now
+from tocsin.actions.identity import directory, teams
+from tocsin.actions.incidents import queries
+from tocsin.actions.oncall import on_call as oncall
+from tocsin.http.deps import DbSession, Now
 from tocsin.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +22,7 @@ async def home(
     actor = signed_in.actor
     user_id = signed_in.user.id
     memberships = await teams.teams_of_user(session, actor=actor, user_id=user_id)
-    mine = await incident_queries.open_paged_to(session, actor=actor, user_id=user_id)
+    mine = await queries.open_paged_to(session, actor=actor, user_id=user_id)
     services = await directory.services(
         session, actor=actor, ids={incident.service_id for incident in mine}
     )

@@ -1,0 +1,1 @@
+"""Escalation policies and the steps that walk an incident through them."""

@@ -1,0 +1,2 @@
+"""Incidents and their transitions (acknowledge, resolve, snooze, escalate, reassign, notes), and
+reading them."""

@@ -1,0 +1,1 @@
+"""Alert intake: /ingest (every format), PagerDuty's Events API and Opsgenie's Alert API."""

@@ -1,0 +1,1 @@
+"""Contact methods, notification rules and warnings, and deliveries."""

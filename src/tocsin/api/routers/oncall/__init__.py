@@ -1,0 +1,1 @@
+"""Schedules, overrides, on-call queries and calendar feeds."""

@@ -1,0 +1,1 @@
+"""Request and response bodies of users, teams, API keys and the audit log."""

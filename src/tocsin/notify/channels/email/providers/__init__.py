@@ -1,0 +1,1 @@
+"""Providers of the email channel: SMTP, and the local outbox when no SMTP server is set."""

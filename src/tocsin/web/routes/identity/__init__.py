@@ -1,0 +1,1 @@
+"""Pages for signing in, your profile, teams, and (platform admins) users and API keys."""

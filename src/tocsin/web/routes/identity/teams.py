@@ -1,0 +1,139 @@
+"""Teams: everyone may look; platform admins create them; team admins manage members."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.actions.identity import teams, users
+from tocsin.domain.access import Action, TeamRole
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.http.deps import DbSession, Now
+from tocsin.web.pages import PageActor, redirect, render, require_csrf
+
+router = APIRouter(prefix="/teams", include_in_schema=False)
+
+
+@router.get("")
+async def list_teams(
+    request: Request, session: DbSession, signed_in: PageActor, cursor: str | None = None
+) -> Response:
+    page = await teams.list_teams(session, actor=signed_in.actor, cursor=cursor, limit=50)
+    return render(request, "teams.html", signed_in=signed_in, page=page)
+
+
+@router.post("")
+async def create_team(
+    request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    try:
+        team = await teams.create_team(
+            session,
+            actor=signed_in.actor,
+            name=form.get("name", ""),
+            description=form.get("description", ""),
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        return redirect("/teams", notice=f"Not created: {error.detail}")
+    return redirect(f"/teams/{team.id}", notice=f"Created team {team.name}.")
+
+
+@router.get("/{team_id}")
+async def show_team(
+    team_id: uuid.UUID, request: Request, session: DbSession, signed_in: PageActor
+) -> Response:
+    team = await teams.get_team(session, actor=signed_in.actor, team_id=team_id)
+    members = await teams.list_members(session, actor=signed_in.actor, team_id=team_id)
+    can_manage = signed_in.can(Action.MANAGE_TEAM, team_id=team_id)
+    candidates = []
+    if can_manage:
+        page = await users.list_users(
+            session, actor=signed_in.actor, cursor=None, limit=200, active=True
+        )
+        present = {user.id for _, user in members}
+        candidates = [user for user in page.items if user.id not in present]
+    return render(
+        request,
+        "team.html",
+        signed_in=signed_in,
+        team=team,
+        members=members,
+        can_manage=can_manage,
+        candidates=candidates,
+        roles=list(TeamRole),
+    )
+
+
+@router.post("/{team_id}")
+async def update_team(
+    team_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    try:
+        await teams.update_team(
+            session,
+            actor=signed_in.actor,
+            team_id=team_id,
+            name=form.get("name"),
+            description=form.get("description"),
+            now=now,
+        )
+    except (InvalidInput, Conflict) as error:
+        return redirect(f"/teams/{team_id}", notice=f"Not saved: {error.detail}")
+    return redirect(f"/teams/{team_id}", notice="Saved.")
+
+
+@router.post("/{team_id}/members")
+async def add_member(
+    team_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    try:
+        await teams.add_member(
+            session,
+            actor=signed_in.actor,
+            team_id=team_id,
+            user_id=uuid.UUID(form.get("user_id", "")),
+            role=TeamRole(form.get("role", TeamRole.RESPONDER.value)),
+            now=now,
+        )
+    except ValueError:
+        return redirect(f"/teams/{team_id}", notice="Not added: choose a person and a role.")
+    except (InvalidInput, Conflict, NotFound) as error:
+        return redirect(f"/teams/{team_id}", notice=f"Not added: {error.detail}")
+    return redirect(f"/teams/{team_id}", notice="Member added.")
+
+
+@router.post("/{team_id}/members/{user_id}")
+async def change_member(
+    team_id: uuid.UUID,
+    user_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    signed_in: PageActor,
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    try:
+        if form.get("remove") == "yes":
+            await teams.remove_member(
+                session, actor=signed_in.actor, team_id=team_id, user_id=user_id, now=now
+            )
+            return redirect(f"/teams/{team_id}", notice="Member removed.")
+        await teams.change_role(
+            session,
+            actor=signed_in.actor,
+            team_id=team_id,
+            user_id=user_id,
+            role=TeamRole(form.get("role", "")),
+            now=now,
+        )
+    except ValueError:
+        return redirect(f"/teams/{team_id}", notice="Not changed: unknown role.")
+    except (Conflict, NotFound) as error:
+        return redirect(f"/teams/{team_id}", notice=f"Not changed: {error.detail}")
+    return redirect(f"/teams/{team_id}", notice="Role changed.")

@@ -1,0 +1,1 @@
+"""Pages for incidents: the list, one incident with its timeline, and its buttons."""

@@ -1,0 +1,1 @@
+"""Pages for notification settings, contact-method verification and magic links."""

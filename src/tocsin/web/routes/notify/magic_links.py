@@ -1,0 +1,102 @@
+"""One-click links from email: a confirmation page (GET) and the action (POST).
+
+GET only reads, so a mail scanner that prefetches the link changes nothing. POST owns its
+transaction: the token is consumed and the incident changed together, and when the action
+fails (someone else acknowledged first) the whole transaction rolls back and the page says
+who did and when. Links are built from the configured public URL, never the Host header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from tocsin.actions.identity import logins
+from tocsin.actions.notify import magic_links
+from tocsin.errors import PermissionDenied, StaleTransition
+from tocsin.http.context import context_of
+from tocsin.http.csrf import SESSION_COOKIE
+from tocsin.http.deps import client_ip
+from tocsin.notify import wording
+from tocsin.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@router.get("/magic/{token}")
+async def confirm(request: Request, token: str) -> HTMLResponse:
+    context = context_of(request)
+    now = context.clock.now()
+    async with context.database.transaction() as session:
+        signed_in = None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            resolved = await logins.resolve_session(
+                session, token=cookie, policy=context.session_policy, now=now
+            )
+            signed_in = resolved[0].id if resolved else None
+        inspected = await magic_links.inspect(session, token=token, now=now, signed_in=signed_in)
+        return _page(request, inspected, token=token)
+
+
+@router.post("/magic/{token}")
+async def act(request: Request, token: str) -> HTMLResponse:
+    context = context_of(request)
+    now = context.clock.now()
+    try:
+        async with context.database.transaction() as session:
+            outcome = await magic_links.use(
+                session, token=token, now=now, ip_address=client_ip(request)
+            )
+            if isinstance(outcome, magic_links.Inspected):
+                return _page(request, outcome, token=token)
+            return _respond(
+                request,
+                "magic_link.html",
+                state="done",
+                action=outcome.changed[0].status.value,
+                incidents=outcome.changed,
+                already=outcome.already,
+            )
+    except StaleTransition as lost:
+        return _respond(request, "magic_link.html", state="lost", lost=lost, status_code=409)
+    except PermissionDenied as denied:
+        return _respond(
+            request, "magic_link.html", state="denied", detail=denied.detail, status_code=403
+        )
+
+
+def _page(request: Request, inspected: magic_links.Inspected, *, token: str) -> HTMLResponse:
+    status = {
+        magic_links.LinkState.USABLE: 200,
+        magic_links.LinkState.USED: 200,
+        magic_links.LinkState.UNKNOWN: 404,
+        magic_links.LinkState.EXPIRED: 410,
+        magic_links.LinkState.FOREIGN: 403,
+    }[inspected.state]
+    zone = inspected.recipient.time_zone if inspected.recipient else "UTC"
+    return _respond(
+        request,
+        "magic_link.html",
+        state=inspected.state.value,
+        link=inspected.link,
+        recipient=inspected.recipient,
+        incidents=inspected.incidents,
+        token=token,
+        zone=zone,
+        status_code=status,
+    )
+
+
+def _respond(
+    request: Request, template: str, *, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    values.setdefault("zone", "UTC")
+    response = render(
+        request, template, status_code=status_code, local=wording.local_time, **values
+    )
+    response.headers.update(NO_REFERRER)
+    return response

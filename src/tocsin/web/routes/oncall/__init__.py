@@ -1,0 +1,1 @@
+"""Pages for schedules: who is on call, layers, overrides and swaps."""

@@ -1,0 +1,1 @@
+"""Pages for services, their integrations and maintenance windows."""

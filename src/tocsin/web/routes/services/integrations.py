@@ -1,0 +1,211 @@
+"""Integrations: the list, one integration, creating one (its key and ready-to-paste URLs
+are shown this once, like an API key), rotating its key, renaming, disabling, deleting.
+
+Managing one takes admin rights in every team owning a service it sends to
+(``integrations.*`` decides; the forms are shown to those it would allow). Routing rules
+are shown here and edited through the API. The page that shows a key is never cached.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.actions.identity import directory
+from tocsin.actions.services import integrations
+from tocsin.actions.services.integration_settings import Destination
+from tocsin.db.models.integrations import IntegrationKind
+from tocsin.db.models.services import Service
+from tocsin.domain.access import Action
+from tocsin.errors import InvalidInput
+from tocsin.http.context import context_of
+from tocsin.http.deps import DbSession, Now
+from tocsin.ingest.endpoints import endpoints_for
+from tocsin.web import forms
+from tocsin.web.forms import Refused
+from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
+
+router = APIRouter(prefix="/integrations", include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+@router.get("")
+async def list_integrations(request: Request, session: DbSession, signed_in: PageActor) -> Response:
+    actor = signed_in.actor
+    page = await integrations.list_integrations(session, actor=actor, cursor=None, limit=200)
+    services = await directory.all_services(session, actor=actor)
+    return render(
+        request,
+        "integrations/list.html",
+        signed_in=signed_in,
+        integrations=page.items,
+        more=page.next_cursor is not None,
+        service_names={service.id: service.name for service in services},
+        can_create=bool(_manageable(signed_in, services)),
+    )
+
+
+@router.get("/new")
+async def new_integration(
+    request: Request, session: DbSession, signed_in: PageActor, service_id: str = ""
+) -> Response:
+    return await _form(request, session, signed_in, chosen=service_id)
+
+
+@router.post("")
+async def create_integration(
+    request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+    context = context_of(request)
+
+    async def act() -> integrations.Saved:
+        kind = forms.text(form, "kind")
+        if kind not in set(IntegrationKind):
+            raise InvalidInput("kind", "choose a kind of integration")
+        fields = [name.strip() for name in forms.text(form, "grouping_fields").split(",")]
+        return await integrations.create_integration(
+            session,
+            actor=signed_in.actor,
+            cipher=context.cipher,
+            name=forms.text(form, "name"),
+            kind=IntegrationKind(kind),
+            destination=Destination(service_id=forms.required_uuid(form, "service_id")),
+            grouping_fields=[name for name in fields if name],
+            grouping_window_minutes=forms.optional_int(form, "grouping_window_minutes"),
+            signing=form.get("signing") == "on",
+            heartbeat_interval_minutes=forms.optional_int(form, "heartbeat_interval_minutes"),
+            now=now,
+        )
+
+    saved = await forms.attempt(session, act)
+    if isinstance(saved, Refused):
+        return await _form(
+            request,
+            session,
+            signed_in,
+            chosen=form.get("service_id", ""),
+            error=saved.message,
+            status_code=422,
+        )
+    return _issued(request, signed_in, saved, "created")
+
+
+@router.get("/{integration_id}")
+async def show_integration(
+    integration_id: uuid.UUID, request: Request, session: DbSession, signed_in: PageActor
+) -> Response:
+    actor = signed_in.actor
+    loaded = await integrations.get_integration(session, actor=actor, integration_id=integration_id)
+    integration = loaded.integration
+    ids = [integration.service_id, integration.fallback_service_id]
+    ids += [rule.service_id for rule in loaded.rules]
+    services = await directory.services(session, actor=actor, ids=ids)
+    return render(
+        request,
+        "integrations/detail.html",
+        signed_in=signed_in,
+        integration=integration,
+        rules=loaded.rules,
+        service_names={service_id: service.name for service_id, service in services.items()},
+        base_url=context_of(request).settings.base_url,
+        # Every team it sends to must agree, as the action checks; no service, no manager.
+        can_manage=bool(services)
+        and all(
+            signed_in.can(Action.MANAGE_INTEGRATIONS, team_id=service.team_id)
+            for service in services.values()
+        ),
+    )
+
+
+@router.post("/{integration_id}")
+async def update_integration(
+    integration_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> integrations.Saved:
+        return await integrations.update_integration(
+            session,
+            actor=signed_in.actor,
+            cipher=context_of(request).cipher,
+            integration_id=integration_id,
+            changes=integrations.IntegrationChanges(
+                name=forms.text(form, "name"), is_enabled=form.get("is_enabled") == "on"
+            ),
+            now=now,
+        )
+
+    saved = await forms.attempt(session, act)
+    notice = saved.message if isinstance(saved, Refused) else "Saved."
+    return redirect(f"/integrations/{integration_id}", notice=notice)
+
+
+@router.post("/{integration_id}/rotate-key")
+async def rotate_key(
+    integration_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    await require_csrf(request, signed_in)
+    saved = await integrations.rotate_key(
+        session, actor=signed_in.actor, integration_id=integration_id, now=now
+    )
+    return _issued(request, signed_in, saved, "rotated")
+
+
+@router.post("/{integration_id}/delete")
+async def delete_integration(
+    integration_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    await require_csrf(request, signed_in)
+    await integrations.delete_integration(
+        session, actor=signed_in.actor, integration_id=integration_id, now=now
+    )
+    return redirect("/integrations", notice="Integration deleted; its key no longer works.")
+
+
+async def _form(
+    request: Request,
+    session: DbSession,
+    signed_in: SignedIn,
+    *,
+    chosen: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    services = await directory.all_services(session, actor=signed_in.actor)
+    return render(
+        request,
+        "integrations/new.html",
+        signed_in=signed_in,
+        services=_manageable(signed_in, services),
+        chosen=chosen,
+        kinds=list(IntegrationKind),
+        error=error,
+        status_code=status_code,
+    )
+
+
+def _issued(
+    request: Request, signed_in: SignedIn, saved: integrations.Saved, what: str
+) -> Response:
+    assert saved.key is not None  # creation and rotation always issue a key
+    integration = saved.loaded.integration
+    base_url = context_of(request).settings.base_url
+    response = render(
+        request,
+        "integrations/issued.html",
+        signed_in=signed_in,
+        integration=integration,
+        what=what,
+        key=saved.key,
+        signing_secret=saved.signing_secret,
+        endpoints=endpoints_for(integration.kind.value, saved.key, base_url),
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _manageable(signed_in: SignedIn, services: list[Service]) -> list[Service]:
+    return [s for s in services if signed_in.can(Action.MANAGE_INTEGRATIONS, team_id=s.team_id)]
