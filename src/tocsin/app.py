@@ -33,7 +33,7 @@ from tocsin.http.context import AppContext, Keys
 from tocsin.http.intake_limits import IntakeLimiter
 from tocsin.http.request_guard import NulGuardMiddleware
 from tocsin.metrics import HttpMetricsMiddleware, Metrics
-from tocsin.notify.channels.email import routes
+from tocsin.notify.channels.registry import CHANNELS
 from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
 from tocsin.web.pages import STATIC_DIR, LoginRequired
@@ -140,10 +140,12 @@ def create_app(
         magic_links.router,
         notification_settings.router,
         notification_changes.router,
-        routes.router,
         verify.router,
     ):
         app.include_router(page_router)
+    for package in CHANNELS:
+        for channel_router in package.routers:
+            app.include_router(channel_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs_routes(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(settings))

@@ -16,7 +16,7 @@ class ScriptedEmail:
         self.script: deque[Outcome] = deque(outcomes)
         self.calls: list[OutgoingEmail] = []
 
-    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
+    async def send(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
         self.calls.append(email)
         if self.script:
             return self.script.popleft()

@@ -141,7 +141,7 @@ PARTS = {"subject.txt": "subject", "text.txt": "text", "body.html": "html"}
 
 
 def _render(case: str) -> RenderedEmail:
-    return EmailChannel([], sender="tocsin@tocsin.example").render(CASES[case])
+    return EmailChannel([], sender="tocsin@tocsin.example").content(CASES[case])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -170,7 +170,7 @@ def test_the_escalation_prefix_starts_at_level_2() -> None:
     assert second.subject.startswith("[ESCALATION - Level 2] [HIGH] payments-api: ")
     assert "Escalation Level" not in first.text + first.html
     assert "Escalation Level 2" in second.text
-    third = EmailChannel([], sender="tocsin@tocsin.example").render(
+    third = EmailChannel([], sender="tocsin@tocsin.example").content(
         replace(CASES["page_escalation_level_2"], level=3)
     )
     assert third.subject.startswith("[ESCALATION - Level 3] ")

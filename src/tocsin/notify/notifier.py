@@ -1,9 +1,9 @@
 """The notification setup of one process, built from ``Settings`` at the edge.
 
-Which channels exist and which providers carry them: email always (SMTP when
-``TOCSIN_SMTP_HOST`` is set, else the local outbox). A kind with no channel here (Slack,
-Teams, push, SMS, voice until their providers are configured) is not deliverable: the
-rules engine reports it as reaching nobody instead of pretending to send.
+Which channels exist and which providers carry them: every channel of the registry
+(``notify/channels/registry.py``) that the settings configure; email always (SMTP when
+``TOCSIN_SMTP_HOST`` is set, else the local outbox). A kind with no channel here is not
+deliverable: the rules engine reports it as reaching nobody instead of pretending to send.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from tocsin.actions.notify import notices, tiers
@@ -21,9 +22,7 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import Channel
-from tocsin.notify.channels.email.channel import EmailChannel, EmailProvider
-from tocsin.notify.channels.email.providers.outbox import OutboxProvider
-from tocsin.notify.channels.email.providers.smtp import SmtpConfig, SmtpProvider
+from tocsin.notify.channels.registry import CHANNELS
 
 # A send's lease covers, with this margin, the longest a live worker can take: waiting
 # for a slot behind one call (the delivery module holds at most twice its concurrency)
@@ -34,7 +33,7 @@ LEASE_MARGIN = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Notifier:
-    channels: Mapping[ChannelKind, Channel]
+    channels: Mapping[ChannelKind, Channel[Any]]
     dispatch: DispatchPolicy
     send: SendPolicy
     timeout: float
@@ -45,30 +44,8 @@ class Notifier:
         return frozenset(k for k, c in self.channels.items() if c.resend_after_unknown)
 
 
-def deliverable(channels: Mapping[ChannelKind, Channel]) -> frozenset[ChannelKind]:
+def deliverable(channels: Mapping[ChannelKind, Channel[Any]]) -> frozenset[ChannelKind]:
     return frozenset(kind for kind, channel in channels.items() if channel.providers)
-
-
-def email_providers(settings: Settings, database: Database, clock: Clock) -> list[EmailProvider]:
-    if not settings.smtp_host:
-        return [OutboxProvider(database, clock)]
-    port = settings.smtp_port or (465 if settings.smtp_security == "tls" else 587)
-    return [
-        SmtpProvider(
-            SmtpConfig(
-                host=settings.smtp_host,
-                port=port,
-                security=settings.smtp_security,
-                username=settings.smtp_username,
-                password=(
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
-                ),
-            ),
-            # One open connection per concurrent send: fewer, and a burst of mail would
-            # open (TCP, EHLO, TLS, login) and close connections for every mail above it.
-            max_idle=settings.notify_concurrency,
-        )
-    ]
 
 
 def build(
@@ -76,14 +53,14 @@ def build(
     database: Database,
     clock: Clock,
     *,
-    channels: Mapping[ChannelKind, Channel] | None = None,
+    channels: Mapping[ChannelKind, Channel[Any]] | None = None,
 ) -> Notifier:
     """The notifier of ``settings``; tests pass ``channels`` to use fake providers."""
     if channels is None:
         channels = {
-            ChannelKind.EMAIL: EmailChannel(
-                email_providers(settings, database, clock), sender=settings.mail_from
-            )
+            package.kind: package.build(settings, database, clock)
+            for package in CHANNELS
+            if package.configured(settings)
         }
     kinds = deliverable(channels)
     timeout = settings.smtp_timeout_seconds
@@ -113,12 +90,11 @@ def build(
     )
 
 
-def _longest_call(channels: Mapping[ChannelKind, Channel], timeout: float) -> timedelta:
+def _longest_call(channels: Mapping[ChannelKind, Channel[Any]], timeout: float) -> timedelta:
     providers = max((len(channel.providers) for channel in channels.values()), default=1)
     return timedelta(seconds=timeout + 5) * max(providers, 1)
 
 
 def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:
-    """The kinds ``build(settings, …)`` can deliver, known without building it: email
-    always (SMTP or the local outbox)."""
-    return frozenset({ChannelKind.EMAIL})
+    """The kinds ``build(settings, …)`` can deliver, known without building it."""
+    return frozenset(package.kind for package in CHANNELS if package.configured(settings))

@@ -26,7 +26,7 @@ from tocsin.db.session import Database
 from tocsin.domain.circuits import CircuitState
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
 from tocsin.domain.notices import Notice
-from tocsin.notify.channels.base import Channel
+from tocsin.notify.channels.base import Channel, Message
 
 # How long this process trusts a breaker it read as closed and clean. Another process
 # that opens it meanwhile is heeded at most this much later; within that second this
@@ -83,7 +83,7 @@ class Breakers:
 
 async def send(
     database: Database,
-    channel: Channel,
+    channel: Channel[Message],
     notice: Notice,
     *,
     breakers: Breakers,
@@ -91,19 +91,19 @@ async def send(
     now: datetime,
 ) -> tuple[Outcome, str | None]:
     """The outcome and the name of the provider that produced it."""
-    rendered = channel.render(notice)
+    message = channel.render(notice)
     last: Outcome = Failed(
         ErrorCode.PROVIDER_UNAVAILABLE, "every provider's circuit is open", permanent=False
     )
     used: str | None = None
-    for index, provider in enumerate(channel.providers):
+    for provider in channel.providers:
         if not await breakers.admit(database, provider.name, now):
             continue
         try:
             # The provider has its own timeout; this one also bounds a provider that
             # ignores it. Either way the outcome is unknown, not failed.
             outcome = await asyncio.wait_for(
-                channel.send(rendered, via=index, notice=notice, time_limit=time_limit),
+                provider.send(message, time_limit=time_limit),
                 time_limit + 5,
             )
         except TimeoutError:

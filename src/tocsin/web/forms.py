@@ -4,6 +4,9 @@ A page calls one action per submit. ``attempt`` runs it in a savepoint, so a ref
 (invalid input, a conflict) leaves nothing half-written when the request's transaction
 commits, and hands the refusal back for the page to show beside the form. Permission and
 not-found errors are not caught: they become the error pages they should be.
+
+``submit`` is the whole of a page's post: attempt the change; on a refusal show the page
+again with the reason; otherwise answer what ``done`` says (a redirect with a notice).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import Conflict, InvalidInput
@@ -37,6 +41,21 @@ async def attempt(session: AsyncSession, act: Callable[[], Awaitable[T]]) -> T |
             return await act()
     except (InvalidInput, Conflict) as refused:
         return Refused(refused.detail)
+
+
+async def submit(
+    session: AsyncSession,
+    act: Callable[[], Awaitable[T]],
+    *,
+    done: Callable[[T], Response],
+    refused: Callable[[Refused], Awaitable[Response]],
+) -> Response:
+    """``act`` as one change from a page: ``done(result)``, or ``refused(why)`` with
+    nothing of ``act`` kept."""
+    outcome = await attempt(session, act)
+    if isinstance(outcome, Refused):
+        return await refused(outcome)
+    return done(outcome)
 
 
 def text(form: Mapping[str, str], name: str) -> str:

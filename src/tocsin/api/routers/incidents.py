@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from tocsin.actions.incidents import incidents, queries
 from tocsin.actions.intake import alerts
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.common import Page
+from tocsin.api.schemas.common import Instant, Page
 from tocsin.api.schemas.identity.audit import AuditEventRead
 from tocsin.api.schemas.incidents import (
     AlertRead,
@@ -46,8 +45,8 @@ async def list_incidents(
     service_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,
     urgency: Urgency | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     text: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -6,15 +6,14 @@ without an offset (``2026-03-02T09:00``); everything else is an instant with an 
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from tocsin.api.schemas.common import RequestBody, ResponseBody
+from tocsin.api.schemas.common import Instant, RequestBody, ResponseBody, not_a_number
 from tocsin.domain.schedules.overrides import OverrideKind
 from tocsin.domain.schedules.rotations import (
     MAX_LENGTH_DAYS,
@@ -37,21 +36,9 @@ def _whole_minutes(value: time) -> time:
     return value
 
 
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _not_a_number(value: object) -> object:
-    # pydantic would read a bare number as a Unix timestamp; an API that documents
-    # date-times must refuse one rather than guess.
-    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise ValueError("an ISO 8601 date-time with an offset, such as 2026-03-02T09:00:00Z")
-    return value
-
-
-Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 LocalDateTime = Annotated[
     datetime,
-    BeforeValidator(_not_a_number),
+    BeforeValidator(not_a_number),
     AfterValidator(_naive),
     Field(examples=["2026-03-02T09:00:00"]),
 ]

@@ -1,1 +1,2 @@
-"""One module per channel kind, each implementing ``channels.base.Channel``."""
+"""Outbound channels: one package each (``email/``, …), the interfaces they implement
+(``base.py``) and the one list of them (``registry.py``)."""

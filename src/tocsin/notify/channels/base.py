@@ -1,29 +1,68 @@
-"""The one interface every outbound channel implements.
+"""The two interfaces of every outbound channel: the channel, and the providers behind it.
 
-A channel knows how a notice looks on its medium (``render``, pure and golden-tested) and
-how to hand a rendered message to one of its providers (``send``). It does not retry, fail
-over or track circuit breakers: ``notify/sending.py`` does, the same way for every channel.
+A **channel** knows how a notice looks on its medium: ``render`` turns a ``Notice`` into
+the channel's message (an email, a Slack message, a text), purely, and is golden-tested.
+A **provider** is one vendor that can carry that message (SMTP or the local outbox for
+email; Twilio or Vonage for a text): ``send`` hands it over and maps the vendor's answer,
+or its library's exceptions, to an outcome (``Sent``, ``Failed``, ``Unknown``) where the
+library is called. Neither retries, fails over nor tracks circuit breakers:
+``notify/sending.py`` does, the same way for every channel, trying the channel's
+providers in order.
 
 Each channel's docstring says what *sent*, *delivered* and *unknown* mean for it, and what
 happens after an unknown outcome (``resend_after_unknown``): a channel whose receiving end
 recognises a duplicate (email, by Message-ID) may send again; one that would ring a phone
 twice (voice) must not, and waits for a provider status instead.
 
-Slack, Teams, web push, SMS and voice are each a new module here implementing ``Channel``
-with their providers under ``notify/providers/``; a kind without a configured provider is
-simply not deliverable, and the rules engine treats it so.
+A channel is one package, ``notify/channels/<name>/`` (see ``email/``), that describes
+itself with a ``ChannelPackage`` (how it is built from the settings, its routes) listed in
+``notify/channels/registry.py``; a kind without a configured provider is not deliverable,
+and the rules report it as reaching nobody instead of pretending to send.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from fastapi import APIRouter
+
+from tocsin.clock import Clock
+from tocsin.config import Settings
+from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import Outcome
 from tocsin.domain.notices import Notice
-from tocsin.notify.providers.base import Provider
+
+Message = TypeVar("Message")
+Message_contra = TypeVar("Message_contra", contravariant=True)
+
+
+class Provider(Protocol[Message_contra]):
+    """One vendor carrying a channel's messages."""
+
+    # Stable name: the key of its circuit breaker and what deliveries record.
+    name: str
+
+    async def send(self, message: Message_contra, *, time_limit: float) -> Outcome:
+        """Hand ``message`` over within ``time_limit`` seconds; the outcome, never an
+        exception for anything the vendor or the network does."""
+        ...
+
+
+class Channel(Protocol[Message]):
+    kind: ChannelKind
+    intrusive: bool
+    supports_interactivity: bool
+    resend_after_unknown: bool
+
+    @property
+    def providers(self) -> Sequence[Provider[Message]]: ...
+
+    def render(self, notice: Notice) -> Message:
+        """The message for ``notice``: the same on every attempt of one delivery."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -35,25 +74,23 @@ class StatusUpdate:
     error: str | None = None
 
 
-class Channel(Protocol):
-    kind: ChannelKind
-    intrusive: bool
-    supports_interactivity: bool
-    resend_after_unknown: bool
-
-    @property
-    def providers(self) -> Sequence[Provider]: ...
-
-    def render(self, notice: Notice) -> Any: ...
-
-    async def send(self, rendered: Any, *, via: int, notice: Notice, time_limit: float) -> Outcome:
-        """Hand ``rendered`` to ``self.providers[via]``; map its errors to an outcome."""
-        ...
-
-
 class StatusCallbacks(Protocol):
     """Implemented by channels whose providers report delivery later (Twilio, SES)."""
 
     def handle_status_callback(
         self, provider: str, form: dict[str, str]
     ) -> Sequence[StatusUpdate]: ...
+
+
+@dataclass(frozen=True)
+class ChannelPackage:
+    """What a channel package offers tocsin (each package's ``package.py``)."""
+
+    kind: ChannelKind
+    # Whether the settings give this channel a provider, known without building it (the
+    # rules engine asks, to warn about people no configured channel reaches).
+    configured: Callable[[Settings], bool]
+    # The channel with its providers; called only when ``configured``.
+    build: Callable[[Settings, Database, Clock], Channel[Any]]
+    # Its inbound webhooks and pages, mounted by the app.
+    routers: tuple[APIRouter, ...] = ()

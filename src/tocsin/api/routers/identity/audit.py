@@ -4,11 +4,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from tocsin.actions import audit
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.common import Page
+from tocsin.api.schemas.common import Instant, Page
 from tocsin.api.schemas.identity.audit import AuditEventRead
 from tocsin.http.deps import CurrentActor, DbSession
 
@@ -24,8 +23,8 @@ async def list_audit_events(
     resource_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEventRead]:

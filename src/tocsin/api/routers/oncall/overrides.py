@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Response
 
 from tocsin.actions.oncall import overrides
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.oncall import Instant, OverrideCreate, OverrideRead, SwapCreate
+from tocsin.api.schemas.common import Instant
+from tocsin.api.schemas.oncall import OverrideCreate, OverrideRead, SwapCreate
 from tocsin.http.deps import CurrentActor, DbSession, Now
 
 router = APIRouter(

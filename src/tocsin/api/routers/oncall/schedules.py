@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query, Response
 
 from tocsin.actions.oncall import on_call, schedules
 from tocsin.api.schemas import problems
-from tocsin.api.schemas.common import Page
+from tocsin.api.schemas.common import Instant, Page
 from tocsin.api.schemas.oncall import (
     HandoffRead,
-    Instant,
     LayerCreate,
     LayerOrder,
     LayerRead,

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from tocsin.api.schemas.common import RequestBody, ResponseBody
-from tocsin.api.schemas.oncall import Instant
+from tocsin.api.schemas.common import Instant, RequestBody, ResponseBody
 from tocsin.domain.incidents import UrgencyRule
 
 AckTimeout = Field(

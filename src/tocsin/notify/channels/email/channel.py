@@ -21,22 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 
 from tocsin.domain.channels import ChannelKind
-from tocsin.domain.deliveries import Outcome, Purpose
+from tocsin.domain.deliveries import Purpose
 from tocsin.domain.notices import Notice
 from tocsin.notify import wording
+from tocsin.notify.channels.base import Provider
 from tocsin.notify.channels.email import mime
-from tocsin.notify.providers.base import Provider
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-class EmailProvider(Provider, Protocol):
-    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -48,8 +44,8 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class OutgoingEmail:
-    """One mail ready for a provider: the envelope, what the outbox shows, and ``raw``,
-    the whole MIME message (what SMTP sends)."""
+    """One mail ready for a provider (what ``EmailChannel.render`` makes): the envelope,
+    what the outbox shows, and ``raw``, the whole MIME message (what SMTP sends)."""
 
     sender: str
     recipient: str
@@ -107,33 +103,19 @@ class EmailChannel:
     supports_interactivity = True
     resend_after_unknown = True
 
-    def __init__(self, providers: Sequence[EmailProvider], *, sender: str) -> None:
+    def __init__(self, providers: Sequence[Provider[OutgoingEmail]], *, sender: str) -> None:
         self._providers = list(providers)
         self.sender = sender
         self._templates = _environment()
 
     @property
-    def providers(self) -> Sequence[EmailProvider]:
+    def providers(self) -> Sequence[Provider[OutgoingEmail]]:
         return self._providers
 
-    def render(self, notice: Notice) -> RenderedEmail:
-        name = notice.purpose.value if notice.purpose is not Purpose.DIGEST else "page"
-        values: dict[str, Any] = {
-            "notice": notice,
-            "subject": subject_of(notice),
-            "zone": notice.recipient.time_zone,
-            "prefix": wording.escalation_prefix(notice.level).strip(),
-            "worst": wording.highest([incident.severity for incident in notice.incidents]),
-        }
-        return RenderedEmail(
-            subject=values["subject"],
-            text=self._templates.get_template(f"{name}.txt").render(values),
-            html=self._templates.get_template(f"{name}.html").render(values),
-        )
-
-    def compose(self, rendered: RenderedEmail, notice: Notice) -> OutgoingEmail:
+    def render(self, notice: Notice) -> OutgoingEmail:
         """The mail: the same headers on every attempt, so a re-send after an unknown
         outcome is recognisably the same message."""
+        rendered = self.content(notice)
         message_id = notice.message_id or f"<{notice.delivery_id}@tocsin>"
         headers = [
             ("From", f"tocsin <{self.sender}>"),
@@ -166,8 +148,18 @@ class EmailChannel:
             raw=raw,
         )
 
-    async def send(
-        self, rendered: RenderedEmail, *, via: int, notice: Notice, time_limit: float
-    ) -> Outcome:
-        email = self.compose(rendered, notice)
-        return await self._providers[via].send_email(email, time_limit=time_limit)
+    def content(self, notice: Notice) -> RenderedEmail:
+        """Subject, text and HTML of the mail for ``notice`` (golden-tested)."""
+        name = notice.purpose.value if notice.purpose is not Purpose.DIGEST else "page"
+        values: dict[str, Any] = {
+            "notice": notice,
+            "subject": subject_of(notice),
+            "zone": notice.recipient.time_zone,
+            "prefix": wording.escalation_prefix(notice.level).strip(),
+            "worst": wording.highest([incident.severity for incident in notice.incidents]),
+        }
+        return RenderedEmail(
+            subject=values["subject"],
+            text=self._templates.get_template(f"{name}.txt").render(values),
+            html=self._templates.get_template(f"{name}.html").render(values),
+        )

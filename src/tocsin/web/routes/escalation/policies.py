@@ -19,7 +19,6 @@ from tocsin.domain.access import Action
 from tocsin.domain.escalation import TargetKind
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 from tocsin.web.routes.escalation import policy_form
 from tocsin.web.routes.escalation.policy_form import DraftLevel
@@ -69,23 +68,38 @@ async def create_policy(
             now=now,
         )
 
-    saved = await forms.attempt(session, act)
-    if isinstance(saved, Refused):
-        return await _form(
+    return await forms.submit(
+        session,
+        act,
+        done=lambda saved: redirect(
+            f"/escalation-policies/{saved.policy.id}", notice=f"Created {saved.policy.name}."
+        ),
+        refused=lambda why: _form(
             request,
             session,
             signed_in,
             form=form,
             levels=policy_form.with_room(drafted),
-            error=saved.message,
-        )
-    policy = saved.policy
-    return redirect(f"/escalation-policies/{policy.id}", notice=f"Created {policy.name}.")
+            error=why.message,
+        ),
+    )
 
 
 @router.get("/{policy_id}")
 async def show_policy(
     policy_id: uuid.UUID, request: Request, session: DbSession, signed_in: PageActor
+) -> Response:
+    return await _policy_page(request, session, signed_in, policy_id)
+
+
+async def _policy_page(
+    request: Request,
+    session: DbSession,
+    signed_in: SignedIn,
+    policy_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     actor = signed_in.actor
     loaded = await policies.get_policy(session, actor=actor, policy_id=policy_id)
@@ -103,6 +117,8 @@ async def show_policy(
         names=await _target_names(session, signed_in, loaded),
         services=[s for s in services if s.escalation_policy_id == loaded.policy.id],
         can_manage=signed_in.can(Action.MANAGE_POLICIES, team_id=loaded.policy.team_id),
+        error=error,
+        status_code=status_code,
     )
 
 
@@ -138,18 +154,20 @@ async def update_policy(
             session, actor=signed_in.actor, policy_id=policy_id, changes=changes, now=now
         )
 
-    saved = await forms.attempt(session, act)
-    if isinstance(saved, Refused):
-        return await _form(
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect(f"/escalation-policies/{policy_id}", notice="Saved."),
+        refused=lambda why: _form(
             request,
             session,
             signed_in,
             form=form,
             levels=policy_form.with_room(drafted),
             policy=loaded.policy,
-            error=saved.message,
-        )
-    return redirect(f"/escalation-policies/{policy_id}", notice="Saved.")
+            error=why.message,
+        ),
+    )
 
 
 @router.post("/{policy_id}/delete")
@@ -161,12 +179,21 @@ async def delete_policy(
     async def act() -> None:
         await policies.delete_policy(session, actor=signed_in.actor, policy_id=policy_id, now=now)
 
-    deleted = await forms.attempt(session, act)
-    if isinstance(deleted, Refused):
-        return redirect(
-            f"/escalation-policies/{policy_id}", notice=f"Not deleted: {deleted.detail}"
-        )
-    return redirect("/escalation-policies", notice="Escalation policy deleted.")
+    # A policy still used is refused on its own page, as an error: the reason (what
+    # uses it) is something to act on, not a notice that something was done.
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect("/escalation-policies", notice="Escalation policy deleted."),
+        refused=lambda why: _policy_page(
+            request,
+            session,
+            signed_in,
+            policy_id,
+            error=f"Not deleted: {why.detail}.",
+            status_code=409,
+        ),
+    )
 
 
 def _more(drafted: list[DraftLevel]) -> list[DraftLevel]:

@@ -22,7 +22,6 @@ from tocsin.errors import RateLimited
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, redirect, require_csrf
 from tocsin.web.routes.identity.notification_settings import page as settings_page
 
@@ -52,10 +51,12 @@ async def set_rules(
             now=now,
         )
 
-    saved = await forms.attempt(session, act)
-    if isinstance(saved, Refused):
-        return await settings_page(request, session, signed_in, error=saved.message)
-    return redirect(SETTINGS, notice=f"Saved the {urgency.value} urgency rules.")
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect(SETTINGS, notice=f"Saved the {urgency.value} urgency rules."),
+        refused=lambda why: settings_page(request, session, signed_in, error=why.message),
+    )
 
 
 @router.post("/contact-methods/{method_id}/remove")
@@ -82,12 +83,16 @@ async def resend(
         )
 
     try:
-        sent = await forms.attempt(session, act)
+        return await forms.submit(
+            session,
+            act,
+            done=lambda _: redirect(SETTINGS, notice="Sent again: check it for the verification."),
+            refused=lambda why: settings_page(
+                request, session, signed_in, error=f"Not sent: {why.detail}."
+            ),
+        )
     except RateLimited as early:
         return await settings_page(request, session, signed_in, error=f"Not sent: {early.detail}.")
-    if isinstance(sent, Refused):
-        return await settings_page(request, session, signed_in, error=f"Not sent: {sent.detail}.")
-    return redirect(SETTINGS, notice="Sent again: check it for the verification.")
 
 
 @router.post("/contact-methods/{method_id}/verify")

@@ -25,7 +25,6 @@ from tocsin.errors import InvalidInput
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
 from tocsin.web.formatting import parse_local
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, require_csrf
 from tocsin.web.routes.oncall import shift_choices
 from tocsin.web.routes.oncall.schedules import schedule_page
@@ -182,11 +181,14 @@ async def _change(
 ) -> Response:
     """Run ``act`` as one change from the page: back to the schedule saying ``notice``, or
     the page again saying why it was refused (nothing of ``act`` kept)."""
-    done = await forms.attempt(session, act)
-    if isinstance(done, Refused):
-        message = done.message
-        return await schedule_page(request, session, now, signed_in, schedule_id, error=message)
-    return redirect(f"/schedules/{schedule_id}", notice=notice)
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect(f"/schedules/{schedule_id}", notice=notice),
+        refused=lambda why: schedule_page(
+            request, session, now, signed_in, schedule_id, error=why.message
+        ),
+    )
 
 
 def _participants(form: dict[str, str]) -> tuple[uuid.UUID, ...]:

@@ -24,7 +24,6 @@ from tocsin.domain.schedules.rotations import LengthUnit
 from tocsin.domain.schedules.timeline import Segment
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 from tocsin.web.routes.oncall import shift_choices
 
@@ -98,10 +97,14 @@ async def create_schedule(
             now=now,
         )
 
-    created = await forms.attempt(session, act)
-    if isinstance(created, Refused):
-        return await schedules_page(request, session, now, signed_in, error=created.message)
-    return redirect(f"/schedules/{created.id}", notice=f"Created schedule {created.name}.")
+    return await forms.submit(
+        session,
+        act,
+        done=lambda created: redirect(
+            f"/schedules/{created.id}", notice=f"Created schedule {created.name}."
+        ),
+        refused=lambda why: schedules_page(request, session, now, signed_in, error=why.message),
+    )
 
 
 @router.get("/{schedule_id}")

@@ -17,7 +17,6 @@ from tocsin.db.models.services import MaintenanceWindow
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
 from tocsin.web.formatting import parse_local
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, redirect, require_csrf
 from tocsin.web.routes.services.services import service_page
 
@@ -44,12 +43,14 @@ async def add_window(
             now=now,
         )
 
-    added = await forms.attempt(session, act)
-    if isinstance(added, Refused):
-        return await service_page(
-            request, session, signed_in, service_id, error=added.message, status_code=422
-        )
-    return redirect(f"/services/{service_id}", notice="Maintenance window added.")
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect(f"/services/{service_id}", notice="Maintenance window added."),
+        refused=lambda why: service_page(
+            request, session, signed_in, service_id, error=why.message, status_code=422
+        ),
+    )
 
 
 @router.post("/{window_id}/delete")

@@ -23,7 +23,6 @@ from tocsin.errors import InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
-from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
 router = APIRouter(prefix="/services", include_in_schema=False)
@@ -81,12 +80,16 @@ async def create_service(
             now=now,
         )
 
-    created = await forms.attempt(session, act)
-    if isinstance(created, Refused):
-        return await services_page(
-            request, session, signed_in, error=created.message, status_code=422
-        )
-    return redirect(f"/services/{created.id}", notice=f"Created service {created.name}.")
+    return await forms.submit(
+        session,
+        act,
+        done=lambda created: redirect(
+            f"/services/{created.id}", notice=f"Created service {created.name}."
+        ),
+        refused=lambda why: services_page(
+            request, session, signed_in, error=why.message, status_code=422
+        ),
+    )
 
 
 @router.get("/{service_id}")
@@ -168,12 +171,14 @@ async def update_service(
             session, actor=signed_in.actor, service_id=service_id, changes=changes, now=now
         )
 
-    saved = await forms.attempt(session, act)
-    if isinstance(saved, Refused):
-        return await service_page(
-            request, session, signed_in, service_id, error=saved.message, status_code=422
-        )
-    return redirect(f"/services/{service_id}", notice="Saved.")
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect(f"/services/{service_id}", notice="Saved."),
+        refused=lambda why: service_page(
+            request, session, signed_in, service_id, error=why.message, status_code=422
+        ),
+    )
 
 
 @router.post("/{service_id}/delete")
@@ -188,17 +193,19 @@ async def delete_service(
             session, actor=signed_in.actor, service_id=service_id, now=now
         )
 
-    deleted = await forms.attempt(session, act)
-    if isinstance(deleted, Refused):
-        return await service_page(
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect("/services", notice=f"Deleted service {service.name}."),
+        refused=lambda why: service_page(
             request,
             session,
             signed_in,
             service_id,
-            error=f"Not deleted: {deleted.detail}.",
+            error=f"Not deleted: {why.detail}.",
             status_code=409,
-        )
-    return redirect("/services", notice=f"Deleted service {service.name}.")
+        ),
+    )
 
 
 def _urgency_rule(form: dict[str, str]) -> UrgencyRule:

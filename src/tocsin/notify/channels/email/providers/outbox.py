@@ -22,7 +22,7 @@ class OutboxProvider:
         self.database = database
         self.clock = clock
 
-    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
+    async def send(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
         try:
             async with self.database.transaction() as session:
                 stored = await actions.store(

@@ -43,7 +43,7 @@ class SmtpProvider:
         self.max_idle = max_idle
         self._idle: list[aiosmtplib.SMTP] = []
 
-    async def send_email(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
+    async def send(self, email: OutgoingEmail, *, time_limit: float) -> Outcome:
         try:
             client, reused = await self._client(time_limit)
             try:

@@ -1,0 +1,13 @@
+"""Every channel tocsin has, in one list.
+
+Adding a channel is its package under ``notify/channels/<name>/`` and one line here: the
+notifier builds every configured channel from this list (``notify/notifier.py``), and the
+app mounts every channel's routes, its inbound webhooks and settings pages (``app.py``).
+"""
+
+from __future__ import annotations
+
+from tocsin.notify.channels.base import ChannelPackage
+from tocsin.notify.channels.email import package as email
+
+CHANNELS: tuple[ChannelPackage, ...] = (email.PACKAGE,)

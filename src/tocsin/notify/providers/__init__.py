@@ -1,1 +1,0 @@
-"""One module per vendor, each implementing the provider protocol of its channel."""
