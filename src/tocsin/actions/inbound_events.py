@@ -92,7 +92,8 @@ async def record(
             "http_status": http_status,
             "detail": detail[:2000],
             "response": json.dumps(response or {}),
-            "body": body[:BODY_KEPT].decode("utf-8", errors="replace").replace("\x00", ""),
+            # The executor replaces what PostgreSQL cannot store (NUL) in the text.
+            "body": body[:BODY_KEPT].decode("utf-8", errors="replace"),
         },
     )
     seen = integration.last_event_at

@@ -41,7 +41,8 @@ import pydantic
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import MalformedPayload, UnsupportedEvent
-from tocsin.ingest.formats.base import WireModel, as_text, load_json, validate
+from tocsin.ingest.formats.base import WireModel, as_text, validate
+from tocsin.ingest.json_body import load_json
 from tocsin.ingest.model import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link, Severity
 
 PRIORITIES: Mapping[str, Severity] = {

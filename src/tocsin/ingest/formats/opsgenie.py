@@ -50,11 +50,11 @@ from tocsin.ingest.errors import FieldError, MalformedPayload, UnsupportedEvent
 from tocsin.ingest.formats.base import (
     KeyFactory,
     WireModel,
-    load_json,
     malformed,
     new_uuid_key,
     validate,
 )
+from tocsin.ingest.json_body import load_json
 from tocsin.ingest.model import DEDUP_KEY_MAX, AlertAction, InboundAlert, Severity
 
 PRIORITIES: Mapping[str, Severity] = {

@@ -47,11 +47,11 @@ from tocsin.ingest.errors import FieldError
 from tocsin.ingest.formats.base import (
     KeyFactory,
     WireModel,
-    load_json,
     malformed,
     new_uuid_key,
     validate,
 )
+from tocsin.ingest.json_body import load_json
 from tocsin.ingest.model import AlertAction, ChangeEvent, InboundAlert, Link, Severity
 
 SUMMARY_MAX = 1024
