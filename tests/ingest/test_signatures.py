@@ -117,6 +117,20 @@ def test_a_timestamp_that_is_not_whole_seconds_is_invalid(stamp: str) -> None:
         signatures.verify(headers, BODY, SECRET, NOW)
 
 
+@pytest.mark.parametrize("stamp", ["999999999999", "253402300800", "0"])
+def test_a_valid_signature_with_a_timestamp_beyond_any_datetime_has_expired(stamp: str) -> None:
+    """The year 33658 (and 10000) is no ``datetime``: compared as a number, not built."""
+    key = signatures.decode_secret(SECRET)
+    mac = hmac.new(key, f"msg_1.{stamp}.".encode() + BODY, hashlib.sha256).digest()
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+    with pytest.raises(SignatureExpired):
+        signatures.verify(headers, BODY, SECRET, NOW)
+
+
 def test_signature_errors_are_401s() -> None:
     assert issubclass(SignatureMissing, NotAuthenticated)
     assert issubclass(SignatureExpired, SignatureInvalid)
@@ -198,3 +212,17 @@ def test_grafana_without_the_signature_header_is_missing_a_signature() -> None:
 def test_grafana_signature_with_non_ascii_text_is_invalid_not_a_crash() -> None:
     with pytest.raises(SignatureInvalid):
         verify_signature({"X-Grafana-Alerting-Signature": "é" * 64}, BODY, GRAFANA_SECRET, NOW)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "refusal"), [("999999999999", SignatureExpired), ("9" * 13, SignatureInvalid)]
+)
+def test_grafana_timestamps_beyond_any_datetime_are_refused_not_a_crash(
+    stamp: str, refusal: type[SignatureInvalid]
+) -> None:
+    headers = {
+        "X-Grafana-Alerting-Signature": _grafana(f"{stamp}:".encode() + BODY),
+        "X-Grafana-Alerting-Timestamp": stamp,
+    }
+    with pytest.raises(refusal):
+        verify_signature(headers, BODY, GRAFANA_SECRET, NOW)

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,13 +17,14 @@ import pytest
 from tests.builders import BASE_URL, SECRET, Seed
 from tests.conftest import IsolatedSettings
 from tests.scenarios.conftest import send, trigger
-from tests.scenarios.support import Records, crew, example
+from tests.scenarios.support import IntakePath, Records, crew, example, intake_paths
 from tocsin.actions.actors import system_actor
 from tocsin.actions.services import integrations
 from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.ingest import signatures
 
 JSON = {"content-type": "application/json"}
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
@@ -296,3 +302,116 @@ async def test_a_disabled_integration_is_answered_as_an_unknown_key(
     response = await send(client, key, trigger("db-1/disk"))
     assert response.status_code == 404
     assert await world.incidents() == []
+
+
+# Bodies that once answered 500: refused in the path's own shape, naming the field, or
+# stored with what PostgreSQL cannot hold replaced
+
+
+def with_raw(body: dict[str, Any], raw: str, at: str = "extra") -> bytes:
+    """``body`` with ``raw`` JSON text (which ``json.dumps`` would refuse to write) at ``at``."""
+    return json.dumps({**body, at: "__raw__"}).replace('"__raw__"', raw).encode()
+
+
+async def refused_everywhere(
+    client: httpx.AsyncClient, paths: list[IntakePath], raw: str
+) -> dict[str, tuple[int, str]]:
+    """(status, field named) per path, for each path's valid body carrying ``raw``."""
+    answers = {}
+    for path in paths:
+        response = await path.post(client, with_raw(path.body, raw))
+        refused = response.status_code >= 400
+        field = path.refused_field(response).split(":")[0] if refused else response.text
+        answers[path.name] = (response.status_code, field)
+    return answers
+
+
+async def test_json_nested_too_deep_is_refused_on_every_intake_path_naming_the_field(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    paths = await intake_paths(seed, team.service)
+    # The container at level 65 is named: the body is level 1, "extra" level 2.
+    deepest = "extra" + "[0]" * 63
+    # 65 levels is the parsed value's walk, 10,000 the scan after the parser gives up.
+    for levels in (65, 10_000):
+        answers = await refused_everywhere(client, paths, "[" * levels + "]" * levels)
+        assert answers == {path.name: (400, deepest) for path in paths}, levels
+    assert await world.alerts() == []
+    assert await world.change_events() == []
+    assert all(event.outcome.value == "rejected" for event in await world.inbound_events())
+
+
+async def test_a_number_too_long_or_out_of_range_is_refused_on_every_intake_path(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    paths = await intake_paths(seed, team.service)
+    for number in ("9" * 5000, "-" + "1" * 100, "0." + "5" * 200, "1e999", "NaN", "-Infinity"):
+        answers = await refused_everywhere(client, paths, f'{{"value": [1, {number}]}}')
+        assert answers == {path.name: (400, "extra.value[1]") for path in paths}, number
+    assert await world.alerts() == []
+    assert await world.change_events() == []
+
+
+NUL_AND_SURROGATES = (
+    b'{"title": "Disk full\\u0000 on db-1\\ud800", "dedup_key": "db-1/\\udc00disk",'
+    b' "labels": {"team\\u0000": "dba\\ud83d"}, "details": {"raw": "a\x00b\xed\xa0\x80c"}}'
+)
+
+
+async def test_nul_and_lone_surrogates_are_stored_replaced_not_refused(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    response = await client.post(f"/ingest/{key}", content=NUL_AND_SURROGATES, headers=JSON)
+    assert response.status_code == 202, response.text
+    assert response.json()["results"][0]["dedup_key"] == "db-1/\ufffddisk"
+    alert = await world.alert("db-1/\ufffddisk")
+    assert alert.title == "Disk full\ufffd on db-1\ufffd"
+    assert alert.labels == {"team\ufffd": "dba\ufffd"}
+    # A raw NUL byte is kept replaced; bytes that are not UTF-8 (ED A0 80 encodes a lone
+    # surrogate) become one U+FFFD each.
+    assert alert.details["raw"] == "a\ufffdb\ufffd\ufffd\ufffdc"
+    [logged] = await world.inbound_events()
+    assert logged.outcome.value == "applied"
+    assert "\x00" not in logged.body
+    assert logged.body.startswith('{"title": "Disk full\\u0000')
+
+
+async def test_nul_in_a_pagerduty_event_is_stored_replaced(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="pagerduty_events_v2")
+    event = example("pagerduty_events_v2", "trigger")
+    event["payload"]["summary"] = "DISK at 99%\u0000"
+    event["payload"]["custom_details"] = {"note\u0000": "\ud800"}
+    body = json.dumps({**event, "routing_key": key}).encode()  # escapes the lone surrogate
+    response = await client.post("/v2/enqueue", content=body, headers=JSON)
+    assert response.status_code == 202, response.text
+    incident = await world.incident()
+    assert incident.title == "DISK at 99%\ufffd"
+    assert (await world.alert("srv01/mysql")).details["custom_details"] == {"note\ufffd": "\ufffd"}
+
+
+async def test_a_signed_request_with_a_timestamp_past_year_9999_is_refused_as_expired(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    integration, key = await seed.integration(team.service, signing=True)
+    secret = signatures.decode_secret(seed.signing_secret(integration))
+    body = json.dumps(example("generic", "trigger")).encode()
+    stamp = "999999999999"  # the year 33658: no datetime holds it
+    mac = hmac.new(secret, f"msg_1.{stamp}.".encode() + body, hashlib.sha256).digest()
+    headers = {
+        **JSON,
+        "webhook-id": "msg_1",
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+    response = await client.post(f"/ingest/{key}", content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.json()["type"] == "/problems/signature-expired"
+    assert await world.alerts() == []

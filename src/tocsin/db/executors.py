@@ -6,6 +6,10 @@ the same request also needs the ORM-based incident actions, e.g. a source that r
 an alert). ``Executor`` is what intake's code takes, so the statements are written once.
 Only constant SQL with ``%(name)s`` placeholders goes through here.
 
+Every text parameter is made storable on the way (``domain/storable.py``): intake binds text
+that arrived from outside (the raw body kept in the integration's log, identities, titles),
+and a NUL or a lone surrogate in it must be kept replaced, not fail the request.
+
 An executor also remembers what was read through ``read_once`` for as long as its
 transaction lasts: under group commit (``db/group_commit.py``) one transaction serves many
 requests, and the integration or service they share is read once for all of them.
@@ -20,6 +24,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db import driver
+from tocsin.domain.storable import storable
 
 T = TypeVar("T")
 
@@ -40,7 +45,7 @@ class OnConnection:
         self.remembered: dict[Hashable, Any] = {}
 
     async def rows(self, sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        cursor = await self.connection.execute(sql, params)
+        cursor = await self.connection.execute(sql, _storable(params))
         return list(await cursor.fetchall()) if cursor.description is not None else []
 
 
@@ -52,7 +57,13 @@ class OnSession:
         self.remembered: dict[Hashable, Any] = {}
 
     async def rows(self, sql: LiteralString, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        return list(await driver.execute(self.session, sql, params))
+        return list(await driver.execute(self.session, sql, _storable(params)))
+
+
+def _storable(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: storable(value) if isinstance(value, str) else value for name, value in params.items()
+    }
 
 
 async def read_once(executor: Executor, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:

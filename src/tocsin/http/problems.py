@@ -108,6 +108,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "template: the same body will be refused again.",
         ),
         ProblemType(
+            intake_errors.IdempotencyKeyReused.code,
+            intake_errors.IdempotencyKeyReused.title,
+            422,
+            "An idempotency key (`Idempotency-Key`, or a Standard Webhooks `webhook-id`) that "
+            "was already applied came with a different request. Nothing was applied: a retry "
+            "must repeat its request exactly, and a new event needs a new key.",
+        ),
+        ProblemType(
             intake_errors.SignatureMissing.code,
             intake_errors.SignatureMissing.title,
             401,

@@ -2,6 +2,8 @@
 
     MalformedPayload   400  the body breaks its format; ``field`` names where, as a path
                             (``alerts[0].fingerprint``), ``errors`` lists every broken field
+    IdempotencyKeyReused 422  a key already applied came with another request (``field``
+                            names its header): refused, never answered as a replay
     SignatureMissing   401  a signed intake got a request without its signature headers
     SignatureInvalid   401  the signature does not match the body and the secret
     └── SignatureExpired 401  the signature is right but its timestamp is out of tolerance
@@ -9,7 +11,7 @@
                             that is only CREATED): the route answers 202 with ``reason``, so
                             the sender neither retries nor reports a failure
 
-The first four belong to the ``tocsin.errors`` tree and become problem+json responses.
+The first five belong to the ``tocsin.errors`` tree and become problem+json responses.
 ``UnsupportedEvent`` is not an error and is not a ``TocsinError``: a route that forgot to
 catch it would answer 500 and make the sender retry, which is loud, not silent.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tocsin.errors import NotAuthenticated, TocsinError
+from tocsin.errors import InvalidInput, NotAuthenticated, TocsinError
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,25 @@ class MalformedPayload(TocsinError):
         )
         self.field = field
         self.errors = tuple(listed)
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """Raised when an idempotency key that was applied arrives with a different request.
+
+    A retry repeats its request exactly and gets the first answer; a different request
+    under the same key is another event, and answering it with the first one's result
+    would drop it without a word. ``field`` names the header that carried the key.
+    """
+
+    code = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+    def __init__(self, field: str, key: str) -> None:
+        super().__init__(
+            field,
+            f"{field}: {key!r} was already used for a different request; a retry must "
+            "repeat its request exactly, and a new event needs a new key",
+        )
 
 
 class SignatureMissing(NotAuthenticated):

@@ -124,20 +124,42 @@ def verify(
         raise SignatureMissing(
             f"send the {ID_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers"
         )
-    # Twelve digits reach the year 33658: longer is junk that datetime cannot even hold.
-    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
-        raise SignatureInvalid(f"{TIMESTAMP_HEADER} must be whole Unix seconds")
+    seconds = unix_seconds(stamp, TIMESTAMP_HEADER)
     expected = _signature(decode_secret(secret), msg_id, stamp, body)
     # compare_digest against every entry, without stopping early on a match.
     matches = [hmac.compare_digest(expected, candidate) for candidate in _candidates(signatures)]
     if not any(matches):
         raise SignatureInvalid("no signature in webhook-signature matches the body")
-    signed_at = datetime.fromtimestamp(int(stamp), tz=UTC)
-    skew = (signed_at - now).total_seconds()
+    return SignedDelivery(
+        id=msg_id, timestamp=within_tolerance(seconds, now, tolerance, TIMESTAMP_HEADER)
+    )
+
+
+def unix_seconds(stamp: str, header_name: str) -> int:
+    """A signature's timestamp header as whole Unix seconds; ``SignatureInvalid`` if it is
+    anything else."""
+    # Twelve digits reach the year 33658; longer is junk (and int() of thousands of
+    # digits raises).
+    text = stamp.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise SignatureInvalid(f"{header_name} must be whole Unix seconds")
+    return int(text)
+
+
+def within_tolerance(
+    seconds: int, now: datetime, tolerance: timedelta, header_name: str
+) -> datetime:
+    """The instant a signature was made, if within ``tolerance`` of ``now`` either way;
+    else ``SignatureExpired`` saying by how much.
+
+    Compared as numbers before any ``datetime`` is made: a timestamp far enough from now
+    is no ``datetime`` at all (the year 33658), and must be refused, not crash.
+    """
+    skew = seconds - now.timestamp()
     if abs(skew) > tolerance.total_seconds():
         when = "in the future" if skew > 0 else "old"
         raise SignatureExpired(
-            f"the webhook-timestamp is {abs(int(skew))} s {when}; "
+            f"the {header_name} is {abs(int(skew))} s {when}; "
             f"the tolerance is {int(tolerance.total_seconds())} s"
         )
-    return SignedDelivery(id=msg_id, timestamp=signed_at)
+    return datetime.fromtimestamp(seconds, tz=UTC)

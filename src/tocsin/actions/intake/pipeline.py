@@ -6,7 +6,8 @@ Order of work for one request (the HTTP route does 1 to 3, this module 4 to 7):
 2. check its rate limit (429 with Retry-After);
 3. verify the signature when the integration has a secret (401), then parse (400, or 202
    for an event tocsin ignores on purpose);
-4. an idempotency key already applied → the stored answer, nothing changes;
+4. an idempotency key already applied → the stored answer if this is a retry of that
+   request, nothing changes; with a different request, refused (422);
 5. route each alert to a service (the integration's, or the first matching rule's, or the
    fallback: an alert is never dropped);
 6. apply each alert: triggers through ``actions.alert_triggers``, acknowledge and resolve
@@ -40,7 +41,7 @@ from tocsin.domain.alerts import AlertAction, InboundAlert
 @dataclass(frozen=True)
 class Receipt:
     results: tuple[alerts.Applied, ...]
-    # The stored answer of an earlier, identical delivery (nothing was applied now).
+    # The stored answer of an earlier delivery this one retries (nothing was applied now).
     replayed: dict[str, Any] | None = None
 
 
@@ -56,7 +57,7 @@ async def receive(
     integration: IntakeIntegration,
     inbound: Sequence[InboundAlert],
     body: bytes,
-    idempotency_key: str | None,
+    idempotency: inbound_events.Idempotency | None,
     ip_address: str | None,
     now: datetime,
     http_status: int,
@@ -65,9 +66,9 @@ async def receive(
     """Apply ``inbound`` for ``integration``; returns the receipt and the response body
     (``respond`` turns the results into the source's own response shape). ``session`` is
     the transaction ``executor`` runs in when it is a session's, else ``None``."""
-    if idempotency_key:
-        stored = await inbound_events.applied_response(
-            executor, integration_id=integration.id, idempotency_key=idempotency_key
+    if idempotency is not None:
+        stored = await inbound_events.replayed_response(
+            executor, integration_id=integration.id, idempotency=idempotency
         )
         if stored is not None:
             return Receipt((), replayed=stored), stored
@@ -119,7 +120,7 @@ async def receive(
         http_status=http_status,
         body=body,
         now=now,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
         detail=", ".join(f"{result.dedup_key}: {result.result.value}" for result in results)[:2000],
         response=response,
     )

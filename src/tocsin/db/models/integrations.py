@@ -113,6 +113,8 @@ class InboundEvent(Base):
     header) is unique among *applied* events only: a tool retrying an event that was
     applied gets the original answer and changes nothing, while a retry of an event that
     failed is processed as new (the original recorded failed retries as duplicates).
+    ``request_sha256`` tells a retry (the same request again) from another event sent
+    under a key already used, which is refused; it is kept only for events with a key.
     """
 
     __tablename__ = "inbound_event"
@@ -128,6 +130,7 @@ class InboundEvent(Base):
     detail: Mapped[str] = mapped_column(sa.String(2000), default="")
     response: Mapped[dict[str, Any]] = mapped_column(default=dict)
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    request_sha256: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
     __table_args__ = (
         sa.Index("ix_inbound_event_integration_time", "integration_id", "received_at"),

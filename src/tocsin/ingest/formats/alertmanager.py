@@ -42,7 +42,8 @@ import pydantic
 from tocsin.domain.alerts import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link
 from tocsin.ingest import severities, timestamps
 from tocsin.ingest.errors import FieldError, UnsupportedEvent
-from tocsin.ingest.formats.base import WireModel, first_text, load_json, malformed, validate
+from tocsin.ingest.formats.base import WireModel, first_text, malformed, validate
+from tocsin.ingest.json_body import load_json
 
 
 class AmAlert(WireModel):

@@ -14,6 +14,9 @@ Formats whose source can sign (Grafana's HMAC, Standard Webhooks for the generic
 also implement ``SignedFormat.verify``, which the pipeline calls on the raw body *before*
 ``parse``. Its result is the delivery's replay id, when the scheme has one.
 
+Every format reads its body with ``ingest.json_body.load_json``: nesting and numbers
+bounded, text storable, the field named when it refuses.
+
 Wire models are pydantic models with the vendor's field names that keep unknown fields
 (``extra="allow"``): a new field in a sender's release is never fatal.
 """
@@ -82,14 +85,6 @@ class WireModel(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(
         extra="allow", populate_by_name=True, coerce_numbers_to_str=True
     )
-
-
-def load_json(body: bytes) -> Any:
-    """The parsed body; ``MalformedPayload(field="body")`` when it is not UTF-8 JSON."""
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedPayload("body", f"the body is not valid JSON: {error}") from error
 
 
 def field_path(location: Sequence[str | int], prefix: str = "") -> str:

@@ -51,7 +51,8 @@ from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import MalformedPayload
 from tocsin.ingest.fingerprints import bounded_key, content_fingerprint
-from tocsin.ingest.formats.base import WireModel, as_text, first_text, load_json, validate
+from tocsin.ingest.formats.base import WireModel, as_text, first_text, validate
+from tocsin.ingest.json_body import load_json
 
 PRIORITIES: Mapping[str, Severity] = {
     "P1": Severity.CRITICAL,

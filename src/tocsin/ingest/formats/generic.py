@@ -39,7 +39,8 @@ from tocsin.ingest import labels as label_rules
 from tocsin.ingest import severities, signatures, timestamps
 from tocsin.ingest.errors import FieldError, MalformedPayload
 from tocsin.ingest.fingerprints import content_fingerprint
-from tocsin.ingest.formats.base import WireModel, as_text, load_json, malformed, validate
+from tocsin.ingest.formats.base import WireModel, as_text, malformed, validate
+from tocsin.ingest.json_body import load_json
 
 MAX_BATCH = 100
 DEDUP_KEY_MAX = 255

@@ -42,7 +42,8 @@ from tocsin.domain.alerts import DEDUP_KEY_MAX, AlertAction, InboundAlert, Link,
 from tocsin.ingest import labels as label_rules
 from tocsin.ingest import timestamps
 from tocsin.ingest.errors import MalformedPayload, UnsupportedEvent
-from tocsin.ingest.formats.base import WireModel, as_text, load_json, validate
+from tocsin.ingest.formats.base import WireModel, as_text, validate
+from tocsin.ingest.json_body import load_json
 
 PRIORITIES: Mapping[str, Severity] = {
     "CRITICAL": Severity.CRITICAL,

@@ -51,11 +51,11 @@ from tocsin.ingest.errors import FieldError, MalformedPayload, UnsupportedEvent
 from tocsin.ingest.formats.base import (
     KeyFactory,
     WireModel,
-    load_json,
     malformed,
     new_uuid_key,
     validate,
 )
+from tocsin.ingest.json_body import load_json
 
 PRIORITIES: Mapping[str, Severity] = {
     "P1": Severity.CRITICAL,

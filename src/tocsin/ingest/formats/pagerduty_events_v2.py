@@ -48,11 +48,11 @@ from tocsin.ingest.errors import FieldError
 from tocsin.ingest.formats.base import (
     KeyFactory,
     WireModel,
-    load_json,
     malformed,
     new_uuid_key,
     validate,
 )
+from tocsin.ingest.json_body import load_json
 
 SUMMARY_MAX = 1024
 DEDUP_KEY_MAX = 255

@@ -106,7 +106,15 @@ async def _act(
             await log_rejection(request, integration, body, refused, 400, now)
             raise
         inbound = FORMAT.to_alerts(parsed, received_at=now)
-        response = await _apply(request, executor, integration, inbound, body, now)
+        response = await _apply(
+            request,
+            executor,
+            integration,
+            inbound,
+            body,
+            now,
+            asked_in_url=f"{action} {identifier}",
+        )
     return JSONResponse(response, status_code=202)
 
 
@@ -128,6 +136,8 @@ async def _apply(
     inbound: list[InboundAlert],
     body: bytes,
     now: datetime,
+    *,
+    asked_in_url: str = "",
 ) -> dict[str, Any]:
     request_id = str(uuid.uuid4())
     return await apply(
@@ -138,4 +148,5 @@ async def _apply(
         body=body,
         now=now,
         respond=lambda _: accepted_body(request_id),
+        asked_in_url=asked_in_url,
     )

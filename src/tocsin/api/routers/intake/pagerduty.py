@@ -5,6 +5,8 @@ Tools that page PagerDuty move to tocsin by changing the URL: the integration ke
 "dedup_key"}`` (the key tocsin used, generated when the trigger had none), 400
 ``{"status": "invalid event", "message": "Event object is invalid", "errors": […]}`` (also
 for an unknown routing key, as PagerDuty answers), 429 ``{"status": "throttle event"}``.
+An ``Idempotency-Key`` (tocsin's addition) reused for another event is answered 422 in the
+same invalid-event body.
 A change event is recorded on the service and pages nobody.
 """
 
@@ -28,7 +30,7 @@ from tocsin.db.executors import Executor, OnConnection
 from tocsin.errors import NotFound, RateLimited
 from tocsin.http.context import context_of
 from tocsin.http.deps import Now
-from tocsin.ingest.errors import MalformedPayload
+from tocsin.ingest.errors import IdempotencyKeyReused, MalformedPayload
 from tocsin.ingest.formats.pagerduty_events_v2 import (
     INVALID_ROUTING_KEY,
     PagerDutyEventsV2,
@@ -55,7 +57,13 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     "/v2/enqueue",
     status_code=202,
     response_model=PagerDutyAccepted,
-    responses=_RESPONSES,
+    responses={
+        **_RESPONSES,
+        422: {
+            "model": PagerDutyError,
+            "description": "Idempotency-Key already used for another event (PagerDuty's body)",
+        },
+    },
     openapi_extra=IngestBody.openapi_extra(),
 )
 async def enqueue(request: Request, now: Now) -> JSONResponse:
@@ -83,7 +91,12 @@ async def enqueue(request: Request, now: Now) -> JSONResponse:
         )
         return JSONResponse(response, status_code=202)
 
-    return await in_intake_transaction(request, work, integration_key=routing_key, inbound=inbound)
+    try:
+        return await in_intake_transaction(
+            request, work, integration_key=routing_key, inbound=inbound
+        )
+    except IdempotencyKeyReused as reused:
+        return JSONResponse(invalid_event_body([reused.detail]), status_code=422)
 
 
 @router.post(

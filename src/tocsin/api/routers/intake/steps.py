@@ -31,6 +31,7 @@ from fastapi import Request
 from sqlalchemy.exc import DBAPIError
 
 from tocsin.actions.intake import inbound_events, lookups, pipeline
+from tocsin.actions.intake.inbound_events import Idempotency
 from tocsin.actions.intake.lookups import IntakeIntegration
 from tocsin.db.executors import Executor, OnConnection, OnSession
 from tocsin.db.models.integrations import EventOutcome
@@ -38,10 +39,15 @@ from tocsin.domain.alerts import InboundAlert
 from tocsin.errors import NotAuthenticated, NotFound, TocsinError
 from tocsin.http.context import context_of
 from tocsin.http.deps import client_ip
+from tocsin.ingest import headers as header
+from tocsin.ingest.errors import IdempotencyKeyReused
 
 log = structlog.get_logger(__name__)
 
-IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+IDEMPOTENCY_HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
+# The key column's width; longer keys are cut (as long as they differ within it, they are
+# told apart).
+IDEMPOTENCY_KEY_MAX = 255
 
 
 # A deadlock or serialization failure aborts the transaction before anything commits, so
@@ -132,34 +138,51 @@ async def apply(
     now: datetime,
     respond: Callable[[pipeline.Receipt], dict[str, Any]],
     replay_id: str | None = None,
+    asked_in_url: str = "",
 ) -> dict[str, Any]:
     """Apply ``inbound`` and return the response body; committed once the caller's
-    ``intake_transaction`` block ends."""
+    ``intake_transaction`` block ends. ``asked_in_url`` is what the URL asks beyond the
+    body (the alert an Opsgenie close names): a retry must ask it again too.
+
+    An idempotency key reused for another request is logged as refused and raised."""
     options: dict[str, Any] = {
         "integration": integration,
         "inbound": inbound,
         "body": body,
-        "idempotency_key": replay_id or idempotency_key(request.headers),
+        "idempotency": idempotency_of(request.headers, body, replay_id, asked_in_url),
         "ip_address": client_ip(request),
         "now": now,
         "http_status": 202,
         "respond": respond,
     }
-    if pipeline.needs_session(inbound):
-        # Acknowledging or resolving goes through the ORM incident actions. The raw
-        # transaction has only read the integration so far; it stays open, unused.
-        async with context_of(request).database.transaction() as session:
-            _, response = await pipeline.receive(OnSession(session), session=session, **options)
-            return response
-    _, response = await pipeline.receive(executor, session=None, **options)
-    return response
+    try:
+        if pipeline.needs_session(inbound):
+            # Acknowledging or resolving goes through the ORM incident actions. The raw
+            # transaction has only read the integration so far; it stays open, unused.
+            async with context_of(request).database.transaction() as session:
+                _, response = await pipeline.receive(OnSession(session), session=session, **options)
+                return response
+        _, response = await pipeline.receive(executor, session=None, **options)
+        return response
+    except IdempotencyKeyReused as reused:
+        await log_rejection(request, integration, body, reused, 422, now)
+        raise
 
 
-def idempotency_key(headers: Mapping[str, str]) -> str | None:
+def idempotency_of(
+    headers: Mapping[str, str], body: bytes, replay_id: str | None, asked_in_url: str = ""
+) -> Idempotency | None:
+    """The request's idempotency key, if it has one: the verified replay id of a signed
+    request, else an ``Idempotency-Key`` header."""
+    if replay_id is not None:
+        # Standard Webhooks' webhook-id. (Grafana's replay id is its signature over the
+        # body, so it never comes again with another body.)
+        return Idempotency.of(replay_id[:IDEMPOTENCY_KEY_MAX], "webhook-id", body, asked_in_url)
     for name in IDEMPOTENCY_HEADERS:
-        value = headers.get(name)
+        value = header.get(headers, name)
         if value and value.strip():
-            return value.strip()[:255]
+            key = value.strip()[:IDEMPOTENCY_KEY_MAX]
+            return Idempotency.of(key, name, body, asked_in_url)
     return None
 
 
