@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     login_link_minutes: int = Field(
         default=60, ge=1, description="How long a one-time login link stays valid."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, `/metrics` answers only requests bearing "
+            "`Authorization: Bearer <this token>` (401 otherwise). Unset: `/metrics` is "
+            "open, for a port that only Prometheus reaches."
+        ),
+    )
     first_admin_email: str = Field(
         default="admin@example.com",
         description="Email of the admin account created on first start when there are no users.",

@@ -95,6 +95,8 @@ class NotAuthenticated(TocsinError):
 
     code = "not-authenticated"
     title = "Not authenticated"
+    # The WWW-Authenticate challenge of the 401: the scheme the credentials go in.
+    challenge: ClassVar[str] = 'Bearer realm="tocsin"'
 
 
 class PermissionDenied(TocsinError):

@@ -28,8 +28,12 @@ async def test_healthz_readyz_and_metrics(client: httpx.AsyncClient) -> None:
     assert "process_resident_memory_bytes" in metrics
 
 
-async def _app_on(url: str, tmp_path: Path) -> tuple[httpx.AsyncClient, Database]:
-    settings = IsolatedSettings(database_url=url, data_dir=tmp_path, secret_key="k" * 32)
+async def _app_on(
+    url: str, tmp_path: Path, **configured: str
+) -> tuple[httpx.AsyncClient, Database]:
+    settings = IsolatedSettings(
+        database_url=url, data_dir=tmp_path, secret_key="k" * 32, **configured
+    )
     database = Database(url, pool_size=1, max_overflow=0)
     app = create_app(settings=settings, clock=FrozenClock(), database=database, secret=b"k" * 32)
     return httpx.AsyncClient(
@@ -96,3 +100,24 @@ async def test_docs_and_openapi_are_served_without_a_cdn(
     assert problem.status_code == 200
     assert "Missing scope" in problem.text
     assert (await (await seed.as_key(Scope.USERS_READ)).get("/api/v1/users")).status_code == 200
+
+
+async def test_metrics_asks_for_the_metrics_token_when_one_is_set(
+    database_url: str, tmp_path: Path
+) -> None:
+    client, database = await _app_on(database_url, tmp_path, metrics_token="prom-Secret-1")
+    async with client:
+        for refused in (
+            await client.get("/metrics"),
+            await client.get("/metrics", headers={"Authorization": "Bearer prom-secret-1"}),
+            await client.get("/metrics", headers={"Authorization": "Basic prom-Secret-1"}),
+        ):
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "process_resident_memory_bytes" not in refused.text
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer prom-Secret-1"})
+        assert allowed.status_code == 200
+        assert "process_resident_memory_bytes" in allowed.text
+        assert (await client.get("/healthz")).status_code == 200
+    await database.dispose()

@@ -226,3 +226,55 @@ def test_grafana_timestamps_beyond_any_datetime_are_refused_not_a_crash(
     }
     with pytest.raises(refusal):
         verify_signature(headers, BODY, GRAFANA_SECRET, NOW)
+
+
+def test_grafana_reads_the_timestamp_header_name_grafanas_provisioning_examples_use() -> None:
+    stamp = str(int(NOW.timestamp()))
+    signature = _grafana(f"{stamp}:".encode() + BODY)
+    headers = {
+        "X-Grafana-Alerting-Signature": signature,
+        "X-Grafana-Alerting-Signature-Timestamp": stamp,
+    }
+    assert verify_signature(headers, BODY, GRAFANA_SECRET, NOW) == signature
+
+
+def test_grafana_timestamp_under_the_other_name_is_checked_for_age_too() -> None:
+    stamp = str(int(NOW.timestamp()) - 301)
+    headers = {
+        "X-Grafana-Alerting-Signature": _grafana(f"{stamp}:".encode() + BODY),
+        "X-Grafana-Alerting-Signature-Timestamp": stamp,
+    }
+    with pytest.raises(SignatureExpired, match="X-Grafana-Alerting-Signature-Timestamp"):
+        verify_signature(headers, BODY, GRAFANA_SECRET, NOW)
+
+
+def test_grafana_timestamp_under_an_unread_name_is_named_in_the_refusal() -> None:
+    stamp = str(int(NOW.timestamp()))
+    headers = {
+        "X-Grafana-Alerting-Signature": _grafana(f"{stamp}:".encode() + BODY),
+        "X-My-Timestamp": stamp,
+    }
+    with pytest.raises(SignatureInvalid) as refused:
+        verify_signature(headers, BODY, GRAFANA_SECRET, NOW)
+    assert "X-My-Timestamp" in refused.value.detail
+    assert "timestamp header" in refused.value.detail
+    assert "does not match the body" not in refused.value.detail
+
+
+def test_grafana_signature_refused_without_any_timestamp_header_says_none_arrived() -> None:
+    stamp = str(int(NOW.timestamp()))
+    headers = {"X-Grafana-Alerting-Signature": _grafana(f"{stamp}:".encode() + BODY)}
+    with pytest.raises(SignatureInvalid) as refused:
+        verify_signature(headers, BODY, GRAFANA_SECRET, NOW)
+    assert "no timestamp header" in refused.value.detail
+    assert "X-Grafana-Alerting-Signature-Timestamp" in refused.value.detail
+
+
+def test_grafana_signature_refused_with_a_timestamp_header_names_it() -> None:
+    stamp = str(int(NOW.timestamp()))
+    headers = {
+        "X-Grafana-Alerting-Signature": _grafana(f"{stamp}:".encode() + BODY),
+        "X-Grafana-Alerting-Timestamp": stamp,
+    }
+    with pytest.raises(SignatureInvalid, match="does not match X-Grafana-Alerting-Timestamp"):
+        verify_signature(headers, BODY, "another-secret", NOW)

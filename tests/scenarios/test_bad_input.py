@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,64 @@ async def test_an_unknown_integration_key_is_404_problem_json(
         await send(client, "tik_unknown", trigger("x")),
         await client.post("/ingest", json=trigger("x"), headers={"X-Tocsin-Integration-Key": "x"}),
         await client.get("/ingest/tik_unknown"),
-        await client.post(
-            "/v2/alerts", json={"message": "x"}, headers={"Authorization": "GenieKey x"}
-        ),
     ):
         assert response.status_code == 404, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"] == "/problems/not-found"
+    assert await world.inbound_events() == []
+
+
+# Opsgenie's SDKs report a 404 as "resource not found" and a 401 as an authentication error.
+@pytest.mark.parametrize("kind", [None, "generic", "alertmanager", "heartbeat"])
+async def test_opsgenie_answers_an_unknown_or_other_kind_key_401_as_opsgenie_does(
+    client: httpx.AsyncClient, seed: Seed, world: Records, kind: str | None
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind=kind or "opsgenie")
+    if kind is None:
+        key = "tik_unknown"
+    genie = {"Authorization": f"GenieKey {key}"}
+    for response in (
+        await client.post("/v2/alerts", json=example("opsgenie", "create"), headers=genie),
+        await client.post(
+            "/v2/alerts/disk-db-3/close", params={"identifierType": "alias"}, headers=genie
+        ),
+        await client.get(f"/v2/alerts/requests/{uuid.uuid4()}", headers=genie),
+    ):
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"] == 'GenieKey realm="tocsin"'
+        refused = response.json()
+        assert refused["type"] == "/problems/not-authenticated"
+        assert refused["message"] == "Could not authenticate"
+        assert refused["requestId"]
+    assert await world.alerts() == []
+    assert await world.inbound_events() == []
+
+
+@pytest.mark.parametrize("kind", ["generic", "alertmanager", "opsgenie", "heartbeat"])
+async def test_pagerduty_routes_answer_another_kinds_key_as_an_invalid_routing_key(
+    client: httpx.AsyncClient, seed: Seed, world: Records, kind: str
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind=kind)
+    for response in (
+        await client.post(
+            "/v2/enqueue", json={**example("pagerduty_events_v2", "trigger"), "routing_key": key}
+        ),
+        await client.post(
+            "/v2/change/enqueue",
+            json={**example("pagerduty_events_v2", "change_event"), "routing_key": key},
+        ),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": ["Invalid routing key"],
+        }
+    assert await world.alerts() == []
+    assert await world.change_events() == []
     assert await world.inbound_events() == []
 
 
@@ -278,7 +330,9 @@ async def test_a_signed_integration_takes_no_events_on_routes_that_cannot_verify
             headers={"Authorization": f"GenieKey {key}"},
         ),
     ]
-    assert [response.status_code for response in refused] == [401, 401, 401], [
+    # Only generic and Grafana integrations can be signed, and these routes take only
+    # PagerDuty's or Opsgenie's keys: a signed integration's key is an unknown one there.
+    assert [response.status_code for response in refused] == [400, 400, 401], [
         response.text for response in refused
     ]
     assert await world.incidents() == []

@@ -93,14 +93,21 @@ async def test_new_alerts_at_once_each_open_their_own_incident_paged_once(
 async def test_a_refused_request_in_a_shared_transaction_fails_alone(
     client: httpx.AsyncClient, seed: Seed, world: Records
 ) -> None:
-    """A signed integration's key is refused on the PagerDuty route (it cannot carry the
-    signature). The transaction it shared rolls back and its neighbours run again alone:
-    each is still applied exactly once."""
+    """An Opsgenie create bearing an unknown key is refused inside the transaction it
+    shares with PagerDuty events (both routes queue on the one group commit). The
+    transaction rolls back and its neighbours run again alone: each is still applied
+    exactly once."""
     team = await crew(seed)
     _, key = await seed.integration(team.service, kind="pagerduty_events_v2")
-    _, signed_key = await seed.integration(team.service, signing=True, name="Signed")
-    events = [event(key, "db-1/disk")] * 10 + [event(signed_key, "db-1/disk")]
-    responses = await enqueue_all(client, events)
+    refused = client.post(
+        "/v2/alerts",
+        json={"message": "Disk full", "alias": "db-1/disk"},
+        headers={"Authorization": "GenieKey tik_unknown"},
+    )
+    responses = await asyncio.gather(
+        *(client.post("/v2/enqueue", json=body) for body in [event(key, "db-1/disk")] * 10),
+        refused,
+    )
     assert [response.status_code for response in responses] == [202] * 10 + [401]
     assert (await world.alert("db-1/disk")).count == 10
     assert len(await world.inbound_events()) == 10

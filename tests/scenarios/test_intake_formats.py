@@ -257,24 +257,28 @@ async def test_grafana_firing_then_resolved_on_an_unsigned_integration(
     assert (await world.incident()).status.value == "resolved"
 
 
-@pytest.mark.parametrize("timestamped", [False, True], ids=["body-only", "with-timestamp"])
+@pytest.mark.parametrize(
+    "timestamp_header",
+    [None, "X-Grafana-Alerting-Timestamp", "X-Grafana-Alerting-Signature-Timestamp"],
+    ids=["body-only", "timestamp", "signature-timestamp"],
+)
 async def test_grafana_signed_integration_accepts_a_valid_signature(
     client: httpx.AsyncClient,
     seed: Seed,
     world: Records,
     clock: FrozenClock,
-    timestamped: bool,
+    timestamp_header: str | None,
 ) -> None:
     team = await crew(seed)
     integration, key = await seed.integration(team.service, kind="grafana", signing=True)
     body = encoded(example("grafana", "firing"))
-    stamp = str(int(clock.now().timestamp())) if timestamped else None
+    stamp = str(int(clock.now().timestamp())) if timestamp_header else None
     headers = {
         **JSON,
         "X-Grafana-Alerting-Signature": grafana_signature(
             seed.signing_secret(integration), body, stamp
         ),
-        **({"X-Grafana-Alerting-Timestamp": stamp} if stamp else {}),
+        **({timestamp_header: stamp} if timestamp_header and stamp else {}),
     }
     response = await client.post(f"/ingest/{key}", content=body, headers=headers)
     assert response.status_code == 202, response.text
@@ -378,6 +382,114 @@ async def test_opsgenie_close_by_opsgenie_id_is_accepted_and_changes_nothing(
     )
     assert closed.status_code == 202
     assert (await world.incident()).status.value == "triggered"
+
+
+async def status_of(client: httpx.AsyncClient, answered: httpx.Response, key: str) -> Any:
+    request_id = answered.json()["requestId"]
+    response = await client.get(
+        f"/v2/alerts/requests/{request_id}", headers={"Authorization": f"GenieKey {key}"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["requestId"] == request_id
+    return body["data"]
+
+
+async def test_opsgenie_request_status_tells_what_each_request_did(
+    client: httpx.AsyncClient, seed: Seed, world: Records, clock: FrozenClock
+) -> None:
+    team = await crew(seed)
+    integration, key = await seed.integration(team.service, kind="opsgenie")
+    genie = {"Authorization": f"GenieKey {key}"}
+    alias = example("opsgenie", "create")["alias"]
+    created = await client.post("/v2/alerts", json=example("opsgenie", "create"), headers=genie)
+    assert set(created.json()) == {"result", "took", "requestId"}
+    alert = await world.alert(alias)
+    assert await status_of(client, created, key) == {
+        "success": True,
+        "action": "Create",
+        "processedAt": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "integrationId": str(integration.id),
+        "isSuccess": True,
+        "status": "Created alert",
+        "alertId": str(alert.id),
+        "alias": alias,
+    }
+    clock.advance(seconds=5)
+    repeated = await client.post("/v2/alerts", json=example("opsgenie", "create"), headers=genie)
+    assert (await status_of(client, repeated, key))["status"] == "Alert deduplicated"
+
+    actions = {}
+    for action in ("acknowledge", "close", "close"):
+        clock.advance(seconds=5)
+        answered = await client.post(
+            f"/v2/alerts/{alias}/{action}", params={"identifierType": "alias"}, headers=genie
+        )
+        assert set(answered.json()) == {"result", "took", "requestId"}
+        actions[answered.json()["requestId"]] = await status_of(client, answered, key)
+    acked, closed, closed_again = actions.values()
+    assert (acked["action"], acked["isSuccess"], acked["status"]) == (
+        "Acknowledge",
+        True,
+        "Acknowledged",
+    )
+    assert (closed["action"], closed["isSuccess"], closed["status"]) == ("Close", True, "Closed")
+    assert closed["alertId"] == str(alert.id)
+    assert (closed_again["isSuccess"], closed_again["alias"]) == (False, alias)
+    assert closed_again["status"].startswith("Alert does not exist")
+
+
+async def test_opsgenie_request_status_of_a_request_ignored_says_it_failed_and_why(
+    client: httpx.AsyncClient, seed: Seed
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="opsgenie")
+    genie = {"Authorization": f"GenieKey {key}"}
+    closed = await client.post(
+        "/v2/alerts/70413a06-38d6-4c85-92b8-5ebc900d42e2/close", headers=genie
+    )
+    assert closed.status_code == 202
+    assert set(closed.json()) == {"result", "took", "requestId"}
+    status = await status_of(client, closed, key)
+    assert (status["action"], status["isSuccess"]) == ("Close", False)
+    assert "identifierType=alias" in status["status"]
+
+
+async def test_opsgenie_request_status_is_404_for_a_request_of_another_integration_or_none(
+    client: httpx.AsyncClient, seed: Seed
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="opsgenie")
+    _, other_key = await seed.integration(team.service, kind="opsgenie")
+    created = await client.post(
+        "/v2/alerts",
+        json=example("opsgenie", "create"),
+        headers={"Authorization": f"GenieKey {key}"},
+    )
+    request_id = created.json()["requestId"]
+    for asked, asking in (
+        (request_id, other_key),
+        ("70413a06-38d6-4c85-92b8-5ebc900d42e2", key),
+        ("not-a-request-id", key),
+    ):
+        response = await client.get(
+            f"/v2/alerts/requests/{asked}", headers={"Authorization": f"GenieKey {asking}"}
+        )
+        assert response.status_code == 404, response.text
+        assert response.json()["message"].startswith("Request not found")
+
+
+async def test_opsgenie_request_replayed_by_idempotency_key_answers_the_same_request_id(
+    client: httpx.AsyncClient, seed: Seed, world: Records
+) -> None:
+    team = await crew(seed)
+    _, key = await seed.integration(team.service, kind="opsgenie")
+    headers = {"Authorization": f"GenieKey {key}", "Idempotency-Key": "create-1"}
+    first = await client.post("/v2/alerts", json=example("opsgenie", "create"), headers=headers)
+    again = await client.post("/v2/alerts", json=example("opsgenie", "create"), headers=headers)
+    assert again.json() == first.json()
+    assert set(again.json()) == {"result", "took", "requestId"}
+    assert (await status_of(client, again, key))["status"] == "Created alert"
 
 
 @pytest.mark.parametrize(

@@ -203,9 +203,9 @@ async def test_a_policy_in_use_is_not_deleted(seed: Seed, crew: Crew) -> None:
     refused = await submit(
         ada, f"/escalation-policies/{used.id}", f"/escalation-policies/{used.id}/delete"
     )
-    assert refused.status_code == 303
-    after = text_of(await ada.get(refused.headers["location"]))
-    assert re.search(r"Not deleted: .*router", after)
+    assert refused.status_code == 409
+    assert re.search(r"Not deleted: .*router", text_of(refused))
+    assert (await ada.get(f"/escalation-policies/{used.id}")).status_code == 200
     unused = await seed.policy(crew.team, [(5, [crew.rob])], name="Unused")
     deleted = await submit(
         ada, f"/escalation-policies/{unused.id}", f"/escalation-policies/{unused.id}/delete"

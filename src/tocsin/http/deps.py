@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import principals
@@ -43,17 +44,41 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _actor(request: Request, session: DbSession, now: Now) -> Actor:
+# The two ways to authenticate, as security schemes: FastAPI lists them in the OpenAPI
+# document on every operation that needs an actor, as alternatives, so Swagger UI, code
+# generators and API fuzzers know how to authenticate. Neither refuses by itself.
+API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="tsk_…",
+    description="An API key: `Authorization: Bearer tsk_…` (`tocsin api-keys create`)",
+    auto_error=False,
+)
+SESSION = APIKeyCookie(
+    name=csrf.SESSION_COOKIE,
+    scheme_name="session",
+    description=(
+        "A browser session (sign in at /login); requests that change state also send "
+        "the `X-CSRF-Token` header"
+    ),
+    auto_error=False,
+)
+
+
+async def _actor(
+    request: Request,
+    session: DbSession,
+    now: Now,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
+    token: Annotated[str | None, Security(SESSION)],
+) -> Actor:
     context = context_of(request)
     user_agent = request.headers.get("user-agent")
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise NotAuthenticated("use Authorization: Bearer <api key>")
-        principal = await api_keys.authenticate(session, secret=secret.strip(), now=now)
+    if bearer is not None:
+        principal = await api_keys.authenticate(session, secret=bearer.credentials, now=now)
         return Actor(principal, client_ip(request), user_agent)
-    token = request.cookies.get(csrf.SESSION_COOKIE)
+    if request.headers.get("authorization") is not None:
+        # Another scheme, or a Bearer without a key: a credential was meant, and is wrong.
+        raise NotAuthenticated("use Authorization: Bearer <api key>")
     if token:
         resolved = await logins.resolve_session(
             session, token=token, policy=context.session_policy, now=now

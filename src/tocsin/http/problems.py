@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
+from tocsin.http import allowed_methods
 from tocsin.http.context import context_of
 from tocsin.ingest import errors as intake_errors
 
@@ -238,7 +239,7 @@ def error_response(error: errors.TocsinError) -> JSONResponse:
     if retry_after is not None:
         headers = {"Retry-After": str(retry_after)}
     if isinstance(error, errors.NotAuthenticated):
-        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="tocsin"'}
+        headers = {**(headers or {}), "WWW-Authenticate": error.challenge}
     # An extension named like a member of the problem (or a parameter here) would make
     # this call raise and turn the error into a 500; the problem's own members win.
     extensions = {name: value for name, value in error.extensions.items() if name not in _RESERVED}
@@ -359,11 +360,15 @@ def install(app: FastAPI, pages: PageRenderer | None = None) -> None:
         detail = error.detail if isinstance(error.detail, str) else None
         if error.status_code == 404 and detail == "Not Found":
             detail = "no endpoint at this URL"
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            methods = allowed_methods.allowed(request.app, request.scope)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+                detail = f"{request.method} is not allowed here; this URL takes {headers['Allow']}"
         return respond(
             request,
-            problem_response(
-                slug, status=error.status_code, detail=detail, headers=dict(error.headers or {})
-            ),
+            problem_response(slug, status=error.status_code, detail=detail, headers=headers),
         )
 
     async def on_database_down(request: Request, error: Exception) -> Response:

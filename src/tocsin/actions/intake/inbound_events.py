@@ -51,6 +51,16 @@ _APPLIED = """
       AND outcome = 'applied'
 """
 
+# Reads a moment of one integration's log through ix_inbound_event_integration_time.
+_ANSWERED = """
+    SELECT received_at, response FROM inbound_event
+    WHERE integration_id = %(integration_id)s
+      AND received_at >= %(start)s AND received_at < %(end)s
+      AND response ->> %(member)s = %(value)s
+    ORDER BY received_at
+    LIMIT 1
+"""
+
 _TOUCH = """
     UPDATE integration SET last_event_at = %(now)s
     WHERE id = %(integration_id)s
@@ -98,6 +108,34 @@ async def replayed_response(
     if digest is not None and bytes(digest) != idempotency.digest:
         raise IdempotencyKeyReused(idempotency.field, key)
     return response
+
+
+async def answered(
+    executor: Executor,
+    *,
+    integration_id: uuid.UUID,
+    member: str,
+    value: str,
+    between: tuple[datetime, datetime],
+) -> tuple[datetime, dict[str, Any]] | None:
+    """The event logged for this integration ``between`` two instants whose stored answer
+    has ``member`` equal to ``value`` (Opsgenie's ``requestId``): when it was received and
+    the answer; ``None`` when there is none."""
+    start, end = between
+    rows = await executor.rows(
+        _ANSWERED,
+        {
+            "integration_id": integration_id,
+            "start": start,
+            "end": end,
+            "member": member,
+            "value": value,
+        },
+    )
+    if not rows:
+        return None
+    received_at, response = rows[0]
+    return received_at, response
 
 
 async def record(

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 
+from tocsin.api.schemas import problems
 from tocsin.db import migrate
+from tocsin.errors import NotAuthenticated
 from tocsin.http.context import context_of
 
 router = APIRouter(tags=["health"])
@@ -63,7 +68,33 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok", "revision": sorted(current)})
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    rendered = context_of(request).metrics.render()
+METRICS_TOKEN = HTTPBearer(
+    scheme_name="metricsToken",
+    description="Only when `TOCSIN_METRICS_TOKEN` is set: `Authorization: Bearer <that token>`",
+    auto_error=False,
+)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={401: problems.COMMON[401]},
+    # The token is asked for only when one is configured: no credentials is an option too.
+    openapi_extra={"security": [{}]},
+)
+async def metrics(
+    request: Request,
+    presented: Annotated[HTTPAuthorizationCredentials | None, Security(METRICS_TOKEN)],
+) -> Response:
+    """Prometheus metrics of this process (open unless ``TOCSIN_METRICS_TOKEN`` is set)."""
+    context = context_of(request)
+    expected = context.settings.metrics_token
+    if expected is not None and not (
+        presented is not None
+        and hmac.compare_digest(
+            presented.credentials.encode(), expected.get_secret_value().encode()
+        )
+    ):
+        raise NotAuthenticated("send Authorization: Bearer <TOCSIN_METRICS_TOKEN>")
+    rendered = context.metrics.render()
     return Response(rendered, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -50,3 +50,20 @@ class OpsgenieAccepted(BaseModel):
     result: str
     took: float
     requestId: str
+
+
+class OpsgenieRequestData(BaseModel):
+    success: bool
+    action: str
+    processedAt: str
+    integrationId: str
+    isSuccess: bool
+    status: str
+    alertId: str | None = None
+    alias: str | None = None
+
+
+class OpsgenieRequestStatus(BaseModel):
+    data: OpsgenieRequestData
+    took: float
+    requestId: str

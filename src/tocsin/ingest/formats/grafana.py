@@ -12,11 +12,16 @@ only kept in the raw body.
 
 Signature (optional, ``verify``): Grafana signs with a shared secret as lowercase hex
 HMAC-SHA256, in ``X-Grafana-Alerting-Signature`` by default. With a timestamp header
-configured (``X-Grafana-Alerting-Timestamp``, Unix seconds) the signed text is
-``{timestamp}:{body}`` and tocsin refuses a timestamp more than ``TOLERANCE`` away from
-``now``; without one only the body is signed, which proves the sender but cannot stop a
-replay. Configure the timestamp header. Grafana also lets the header names be changed;
-tocsin expects the defaults.
+configured (Unix seconds) the signed text is ``{timestamp}:{body}`` and tocsin refuses a
+timestamp more than ``TOLERANCE`` away from ``now``; without one only the body is signed,
+which proves the sender but cannot stop a replay. Configure the timestamp header.
+
+Grafana has no default name for the timestamp header: the contact point's form leaves it
+empty, and people paste the name from Grafana's documentation, whose examples use both
+``X-Grafana-Alerting-Timestamp`` and ``X-Grafana-Alerting-Signature-Timestamp``. tocsin
+reads either (``TIMESTAMP_HEADERS``). A signature made over a timestamp that arrived under
+another name cannot match the body alone; rather than the bare "does not match", the
+refusal then names the header that carried it, or says that no timestamp header arrived.
 
 Quirks: an unresolved ``endsAt`` is ``0001-01-01T00:00:00Z`` (Go's zero time, read as no
 time); the "Test" button of a contact point sends a real-looking firing alert
@@ -47,6 +52,7 @@ from tocsin.ingest.json_body import load_json
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
+TIMESTAMP_HEADERS = (TIMESTAMP_HEADER, "X-Grafana-Alerting-Signature-Timestamp")
 TOLERANCE = timedelta(seconds=300)
 
 
@@ -84,18 +90,60 @@ def verify_signature(
     given = header.get(headers, SIGNATURE_HEADER)
     if not given:
         raise SignatureMissing(f"send the {SIGNATURE_HEADER} header")
-    stamp = header.get(headers, TIMESTAMP_HEADER)
-    signed = f"{stamp}:".encode() + body if stamp else body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    name, stamp = _timestamp(headers)
     # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any.
-    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
-        raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match the body")
+    presented = given.strip().lower().encode()
+    expected = _digest(secret, body, stamp)
+    if not hmac.compare_digest(expected.encode(), presented):
+        raise SignatureInvalid(_mismatch(headers, body, secret, presented, name))
     if stamp is None:
         return None
-    signatures.within_tolerance(
-        signatures.unix_seconds(stamp, TIMESTAMP_HEADER), now, tolerance, TIMESTAMP_HEADER
-    )
+    signatures.within_tolerance(signatures.unix_seconds(stamp, name), now, tolerance, name)
     return expected
+
+
+def _timestamp(headers: Mapping[str, str]) -> tuple[str, str | None]:
+    """The timestamp header that arrived (its name, its value), the first of
+    ``TIMESTAMP_HEADERS``; the default name and ``None`` when none did."""
+    for name in TIMESTAMP_HEADERS:
+        value = header.get(headers, name)
+        if value is not None:
+            return name, value
+    return TIMESTAMP_HEADER, None
+
+
+def _digest(secret: str, body: bytes, stamp: str | None) -> str:
+    signed = f"{stamp}:".encode() + body if stamp else body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def _mismatch(
+    headers: Mapping[str, str], body: bytes, secret: str, presented: bytes, name: str
+) -> str:
+    """Why a signature does not match, as precisely as the request shows.
+
+    With no known timestamp header, the signature may still be right over a timestamp the
+    contact point sent under a name tocsin does not read: each header holding Unix seconds
+    is tried, so the answer can name it. Only a sender holding the secret can produce such
+    a match, so naming the header tells an attacker nothing.
+    """
+    if header.get(headers, name) is not None:
+        return f"{SIGNATURE_HEADER} does not match {name} and the body"
+    for other, value in headers.items():
+        stamp = value.strip()
+        if not (stamp.isascii() and stamp.isdigit() and 9 <= len(stamp) <= 12):
+            continue
+        if hmac.compare_digest(_digest(secret, body, stamp).encode(), presented):
+            return (
+                f"the signature was made over the timestamp in {other}, a header tocsin "
+                f"does not read: set the contact point's timestamp header to {TIMESTAMP_HEADER}"
+            )
+    accepted = " or ".join(TIMESTAMP_HEADERS)
+    return (
+        f"{SIGNATURE_HEADER} does not match the body, and no timestamp header ({accepted}) "
+        "arrived: if the contact point sets a timestamp header, give it one of these names "
+        "(or check that a proxy does not drop it); otherwise the secret differs"
+    )
 
 
 def _extras(alert: GrafanaAlert) -> list[Link]:

@@ -53,7 +53,12 @@ async def user_methods(
     return [ContactMethodRead.model_validate(method) for method in found]
 
 
-@router.post("/me/contact-methods", status_code=201, response_model=ContactMethodRead)
+@router.post(
+    "/me/contact-methods",
+    status_code=201,
+    response_model=ContactMethodRead,
+    responses={409: {**problems.CONFLICT[409], "description": "The address is already there"}},
+)
 async def add_my_method(
     body: ContactMethodCreate,
     request: Request,
@@ -71,7 +76,10 @@ async def add_my_method(
     "/users/{user_id}/contact-methods",
     status_code=201,
     response_model=ContactMethodRead,
-    responses=problems.NOT_FOUND,
+    responses={
+        **problems.NOT_FOUND,
+        409: {**problems.CONFLICT[409], "description": "The address is already there"},
+    },
 )
 async def add_user_method(
     user_id: uuid.UUID,
@@ -115,7 +123,10 @@ async def verify_method(
 @router.post(
     "/contact-methods/{method_id}/resend",
     response_model=ContactMethodRead,
-    responses=problems.NOT_FOUND,
+    responses={
+        **problems.NOT_FOUND,
+        409: {**problems.CONFLICT[409], "description": "Already verified"},
+    },
 )
 async def resend_verification(
     method_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, now: Now

@@ -8,6 +8,10 @@ for an unknown routing key, as PagerDuty answers), 429 ``{"status": "throttle ev
 An ``Idempotency-Key`` (tocsin's addition) reused for another event is answered 422 in the
 same invalid-event body.
 A change event is recorded on the service and pages nobody.
+
+Only the keys of PagerDuty integrations are routing keys: another kind's key (an
+Alertmanager's, a heartbeat's, a generic webhook's) is answered as an unknown one, as its
+integration takes events in its own format at ``/ingest/{key}``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from tocsin.api.routers.intake.steps import (
 )
 from tocsin.api.schemas.intake import IngestBody, PagerDutyAccepted, PagerDutyError
 from tocsin.db.executors import Executor, OnConnection
+from tocsin.db.models.integrations import IntegrationKind
 from tocsin.errors import NotFound, RateLimited
 from tocsin.http.context import context_of
 from tocsin.http.deps import Now
@@ -39,6 +44,7 @@ from tocsin.ingest.formats.pagerduty_events_v2 import (
 )
 
 router = APIRouter(tags=["intake"])
+KINDS = frozenset({IntegrationKind.PAGERDUTY_EVENTS_V2})
 
 FORMAT = PagerDutyEventsV2()
 THROTTLED = {
@@ -67,7 +73,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra=IngestBody.openapi_extra(),
 )
 async def enqueue(request: Request, now: Now) -> JSONResponse:
-    """Trigger, acknowledge or resolve an alert, exactly as PagerDuty's Events API v2."""
+    """Trigger, acknowledge or resolve an alert, exactly as PagerDuty's Events API v2.
+
+    The credential is the body's ``routing_key``: the key of a PagerDuty integration."""
     body = await request.body()
     try:
         event = FORMAT.parse(body, request.headers)
@@ -133,7 +141,7 @@ async def _integration(
 ) -> IntakeIntegration | JSONResponse:
     try:
         return await find_integration(
-            executor, routing_key, request, now, verifies_signatures=False
+            executor, routing_key, request, now, verifies_signatures=False, kinds=KINDS
         )
     except NotFound:
         return _invalid([INVALID_ROUTING_KEY])

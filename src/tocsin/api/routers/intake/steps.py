@@ -20,7 +20,7 @@ only known once the integration has been read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,7 +34,7 @@ from tocsin.actions.intake import inbound_events, lookups, pipeline
 from tocsin.actions.intake.inbound_events import Idempotency
 from tocsin.actions.intake.lookups import IntakeIntegration
 from tocsin.db.executors import Executor, OnConnection, OnSession
-from tocsin.db.models.integrations import EventOutcome
+from tocsin.db.models.integrations import EventOutcome, IntegrationKind
 from tocsin.domain.alerts import InboundAlert
 from tocsin.errors import NotAuthenticated, NotFound, TocsinError
 from tocsin.http.context import context_of
@@ -109,8 +109,15 @@ async def find_integration(
     now: datetime,
     *,
     verifies_signatures: bool,
+    kinds: Collection[IntegrationKind] | None = None,
 ) -> IntakeIntegration:
     """The enabled integration ``key`` names, within its rate limit.
+
+    ``kinds`` are the kinds a route speaks the protocol of (PagerDuty's Events API takes
+    only PagerDuty integrations' keys, Opsgenie's API only Opsgenie's): the key of another
+    kind is answered as an unknown key. An integration's kind says which format its events
+    come in and what its grouping fields and routing rules read; a heartbeat's key must not
+    open alerts at all. ``None`` (``/ingest``) takes every kind, in the kind's own format.
 
     A route that cannot verify signatures (PagerDuty's and Opsgenie's APIs: those sources
     never sign) refuses an integration that has a signing secret: otherwise its key alone,
@@ -118,7 +125,7 @@ async def find_integration(
     """
     key = key.strip()
     integration = await lookups.integration_for_key(executor, key) if key else None
-    if integration is None:
+    if integration is None or (kinds is not None and integration.kind not in kinds):
         raise NotFound("integration", "for this key")
     if integration.signing_secret_encrypted is not None and not verifies_signatures:
         raise NotAuthenticated(
@@ -193,9 +200,11 @@ async def log_rejection(
     error: TocsinError | str,
     status: int,
     now: datetime,
+    response: dict[str, Any] | None = None,
 ) -> None:
     """Record a refused request in the integration's log, in a transaction of its own (the
-    request's transaction rolls back). Never lets logging failure change the answer."""
+    request's transaction rolls back), with the ``response`` it got if it is answered as
+    accepted. Never lets logging failure change the answer."""
     detail = error if isinstance(error, str) else error.detail
     try:
         async with intake_transaction(request) as executor:
@@ -207,6 +216,7 @@ async def log_rejection(
                 body=body,
                 now=now,
                 detail=detail,
+                response=response,
             )
     except Exception as failure:
         log.warning("could not log a rejected event", error=repr(failure))

@@ -108,14 +108,20 @@ async def upcoming_handoffs(
     return [HandoffRead.model_validate(handoff) for handoff in handoffs]
 
 
-@router.get("/{schedule_id}", response_model=ScheduleRead, responses=problems.NOT_FOUND)
+# ``:uuid`` on the one-segment paths: without it ``PATCH /schedules/handoffs`` (and
+# ``/on-call``) would be taken as a schedule id and refused 422, instead of 405 naming the
+# methods those paths take.
+ONE_SCHEDULE = "/{schedule_id:uuid}"
+
+
+@router.get(ONE_SCHEDULE, response_model=ScheduleRead, responses=problems.NOT_FOUND)
 async def get_schedule(
     schedule_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> ScheduleRead:
     return _read(await schedules.get_schedule(session, actor=actor, schedule_id=schedule_id))
 
 
-@router.patch("/{schedule_id}", response_model=ScheduleRead, responses=ONE)
+@router.patch(ONE_SCHEDULE, response_model=ScheduleRead, responses=ONE)
 async def update_schedule(
     schedule_id: uuid.UUID, body: ScheduleUpdate, session: DbSession, actor: CurrentActor, now: Now
 ) -> ScheduleRead:
@@ -131,7 +137,7 @@ async def update_schedule(
     return _read(await schedules.get_schedule(session, actor=actor, schedule_id=schedule_id))
 
 
-@router.delete("/{schedule_id}", status_code=204, responses=ONE)
+@router.delete(ONE_SCHEDULE, status_code=204, responses=ONE)
 async def delete_schedule(
     schedule_id: uuid.UUID, session: DbSession, actor: CurrentActor, now: Now
 ) -> Response:
