@@ -11,6 +11,7 @@ from tests.notify.conftest import Deliveries, Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
 from tocsin.engine.loop import Engine
+from tocsin.http.csrf import SESSION_COOKIE
 
 LINK = re.compile(r"https://tocsin\.test/magic/[A-Za-z0-9_-]+")
 
@@ -55,3 +56,34 @@ async def test_a_page_is_mailed_and_the_link_acknowledges_as_the_recipient(
     clock.advance(minutes=30)
     await engine.tick()
     assert await deliveries.statuses() == [("page", "email", "sent")]
+
+
+async def test_a_link_refuses_whoever_else_is_signed_in_on_the_page_and_the_button(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    smtp: FakeSmtp,
+    world: World,
+) -> None:
+    """Alice's link opened in Bob's signed-in browser: the page and the button both refuse
+    Bob (the button used to acknowledge as Alice), offer him the incident page, and leave
+    the link usable for Alice."""
+    accepted = await send(client, oncall.key, trigger("db-1/disk"))
+    assert accepted.status_code == 202, accepted.text
+    await engine.tick()
+    mail = smtp.expect(to="alice@example.com", subject="[CRITICAL] payments-api: Disk full on db-1")
+    acknowledge = LINK.findall(mail.text)[0].removeprefix("https://tocsin.test")
+    incident = await world.incident()
+
+    bob = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    bob.cookies.set(SESSION_COOKIE, await oncall.seed.session_token(oncall.bob))
+    async with bob:
+        for answer in (await bob.get(acknowledge), await bob.post(acknowledge)):
+            assert answer.status_code == 403, answer.text
+            assert "This link is not for you" in answer.text
+            assert f'href="/incidents/{incident.id}"' in answer.text
+    assert (await world.incident()).status.value == "triggered"
+
+    done = await client.post(acknowledge)
+    assert done.status_code == 200, done.text
+    assert (await world.incident()).acknowledged_by == "alice@example.com"

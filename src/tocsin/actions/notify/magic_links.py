@@ -7,6 +7,10 @@ button calls ``use``, which consumes the token with a conditional UPDATE and act
 recipient in the same transaction: if the action fails, the transaction rolls back and the
 token is still unused; if two clicks race, one UPDATE matches and the other is told the
 link was used.
+
+A link acts only for its recipient: whoever is signed in in the browser that opens it (a
+forwarded mail, a shared screen) is refused by the page and by the button alike, and is
+offered the incident page to act as themselves instead of borrowing the recipient's name.
 """
 
 from __future__ import annotations
@@ -130,21 +134,27 @@ class Used:
 
 
 async def use(
-    session: AsyncSession, *, token: str, now: datetime, ip_address: str | None = None
+    session: AsyncSession,
+    *,
+    token: str,
+    now: datetime,
+    ip_address: str | None = None,
+    signed_in: uuid.UUID | None = None,
 ) -> Used | Inspected:
-    """Consume the link and act as its recipient; an ``Inspected`` when it is not usable."""
+    """Consume the link and act as its recipient; an ``Inspected`` when it is not usable,
+    including when ``signed_in`` (the browser's signed-in person) is someone else."""
+    usable = [
+        MagicLink.token_hash == tokens.digest(token),
+        MagicLink.used_at.is_(None),
+        MagicLink.expires_at > now,
+    ]
+    if signed_in is not None:
+        usable.append(MagicLink.user_id == signed_in)
     consumed = await session.scalar(
-        sa.update(MagicLink)
-        .where(
-            MagicLink.token_hash == tokens.digest(token),
-            MagicLink.used_at.is_(None),
-            MagicLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(MagicLink.id)
+        sa.update(MagicLink).where(*usable).values(used_at=now).returning(MagicLink.id)
     )
     if consumed is None:
-        return await inspect(session, token=token, now=now)
+        return await inspect(session, token=token, now=now, signed_in=signed_in)
     link = await session.get(MagicLink, consumed)
     assert link is not None
     recipient = await session.get(User, link.user_id)

@@ -4,14 +4,18 @@ GET only reads, so a mail scanner that prefetches the link changes nothing. POST
 transaction: the token is consumed and the incident changed together, and when the action
 fails (someone else acknowledged first) the whole transaction rolls back and the page says
 who did and when. Links are built from the configured public URL, never the Host header.
+Both read who is signed in in the browser, so the page and the button refuse the same
+people.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions.identity import logins
 from tocsin.actions.notify import magic_links
@@ -31,13 +35,7 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
     context = context_of(request)
     now = context.clock.now()
     async with context.database.transaction() as session:
-        signed_in = None
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            resolved = await logins.resolve_session(
-                session, token=cookie, policy=context.session_policy, now=now
-            )
-            signed_in = resolved[0].id if resolved else None
+        signed_in = await _signed_in(request, session)
         inspected = await magic_links.inspect(session, token=token, now=now, signed_in=signed_in)
         return _page(request, inspected, token=token)
 
@@ -49,7 +47,11 @@ async def act(request: Request, token: str) -> HTMLResponse:
     try:
         async with context.database.transaction() as session:
             outcome = await magic_links.use(
-                session, token=token, now=now, ip_address=client_ip(request)
+                session,
+                token=token,
+                now=now,
+                ip_address=client_ip(request),
+                signed_in=await _signed_in(request, session),
             )
             if isinstance(outcome, magic_links.Inspected):
                 return _page(request, outcome, token=token)
@@ -67,6 +69,18 @@ async def act(request: Request, token: str) -> HTMLResponse:
         return _respond(
             request, "magic_link.html", state="denied", detail=denied.detail, status_code=403
         )
+
+
+async def _signed_in(request: Request, session: AsyncSession) -> uuid.UUID | None:
+    """Who is signed in in this browser, if anyone (an expired session is no one)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    context = context_of(request)
+    resolved = await logins.resolve_session(
+        session, token=cookie, policy=context.session_policy, now=context.clock.now()
+    )
+    return resolved[0].id if resolved else None
 
 
 def _page(request: Request, inspected: magic_links.Inspected, *, token: str) -> HTMLResponse:
