@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,6 +32,7 @@ from tocsin.http.body_limit import BodyLimitMiddleware
 from tocsin.http.context import AppContext, Keys
 from tocsin.http.intake_limits import IntakeLimiter
 from tocsin.http.request_guard import NulGuardMiddleware
+from tocsin.http.single_query import single_valued_query
 from tocsin.metrics import HttpMetricsMiddleware, Metrics
 from tocsin.notify.channels.registry import CHANNELS
 from tocsin.security.encryption import Cipher
@@ -121,7 +122,7 @@ def create_app(
         deliveries.router,
         notifications.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(single_valued_query)])
     for page_router in (
         auth.router,
         home.router,
