@@ -18,8 +18,11 @@ from tocsin.security.encryption import Cipher
 ACTOR = system_actor("benchmark seed")
 
 
-async def seed_integration(url: str, *, kind: str = "generic", people: int = 2) -> str:
-    """A team of ``people``, a two-level policy, a service and an integration; its key."""
+async def seed_integration(
+    url: str, *, kind: str = "generic", people: int = 2, page_everyone: bool = False
+) -> str:
+    """A team of ``people``, a two-level policy (level 1 pages the first person, or
+    everyone with ``page_everyone``), a service and an integration; its key."""
     clock = SystemClock()
     database = Database(url, pool_size=2, max_overflow=0)
     try:
@@ -50,7 +53,13 @@ async def seed_integration(url: str, *, kind: str = "generic", people: int = 2) 
                 team_id=team.id,
                 name="Checkout on call",
                 levels=[
-                    LevelSnapshot(5, (Target(TargetKind.USER, members[0].id),)),
+                    LevelSnapshot(
+                        5,
+                        tuple(
+                            Target(TargetKind.USER, member.id)
+                            for member in (members if page_everyone else members[:1])
+                        ),
+                    ),
                     LevelSnapshot(10, (Target(TargetKind.USER, members[-1].id),)),
                 ],
                 repeat_count=0,

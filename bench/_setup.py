@@ -74,17 +74,21 @@ def serve(
     processes: int = 1,
     extra: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[Servers]:
-    """``processes`` independent ``tocsin serve`` processes, each on its own port."""
+    """``processes`` independent ``tocsin serve`` processes, each on its own port; their
+    output (log lines included) appended to ``log`` when given."""
     started = Servers([], [])
     base_env = _environment(database_url, data_dir, env)
+    output = log.open("ab") if log is not None else None
     try:
         for _ in range(processes):
             port = free_port()
             process = subprocess.Popen(
                 [sys.executable, "-m", "tocsin", "serve", "--port", str(port), *extra],
                 env=base_env,
-                stdout=subprocess.DEVNULL,
+                stdout=output or subprocess.DEVNULL,
+                stderr=output,
             )
             started.processes.append(process)
             started.base_urls.append(f"http://127.0.0.1:{port}")
@@ -103,6 +107,8 @@ def serve(
             process.send_signal(signal.SIGTERM)
         for process in started.processes:
             process.wait(timeout=60)
+        if output is not None:
+            output.close()
 
 
 @contextlib.contextmanager

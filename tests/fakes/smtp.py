@@ -58,6 +58,10 @@ class _Handler:
             seconds, self.server.hang_seconds = self.server.hang_seconds, 0.0
             await asyncio.sleep(seconds)
             return "421 4.4.2 timed out"
+        if self.server.slow_seconds:
+            # A slow server: the next recipient is accepted, but only this much later.
+            seconds, self.server.slow_seconds = self.server.slow_seconds, 0.0
+            await asyncio.sleep(seconds)
         scripted = self.server.script_for(address)
         if scripted is not None:
             return scripted
@@ -85,6 +89,8 @@ class FakeSmtp:
         self.rcpt_seen = threading.Event()
         # The next RCPT TO hangs this long (a server that stopped answering).
         self.hang_seconds = 0.0
+        # The next RCPT TO is accepted this much later (a slow server).
+        self.slow_seconds = 0.0
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]

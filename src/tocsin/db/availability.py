@@ -98,6 +98,7 @@ class Availability:
         self.up = True
         self.last_success: float | None = None
         self._down_since: float | None = None
+        self._back_at: float | None = None
         self._back = asyncio.Event()
         self._back.set()
         self._prober: asyncio.Task[None] | None = None
@@ -125,6 +126,10 @@ class Availability:
                 self._mark_down(error)
                 self._start_task(self._probe_until_up())
         return True
+
+    def back_within(self, seconds: float) -> bool:
+        """Whether the database came back from an outage less than ``seconds`` ago."""
+        return self._back_at is not None and time.monotonic() - self._back_at < seconds
 
     def seconds_since_success(self) -> float:
         if self.last_success is None:
@@ -168,7 +173,8 @@ class Availability:
 
     def _mark_up(self) -> None:
         self.up = True
-        down_for = time.monotonic() - (self._down_since or time.monotonic())
+        self._back_at = time.monotonic()
+        down_for = self._back_at - (self._down_since or self._back_at)
         log.info("database reachable again", down_seconds=round(down_for, 1))
         self._back.set()
 

@@ -58,7 +58,7 @@ class AutoResolveModule:
                         .where(*_open_with_auto_resolve(self._excluded(now)), now >= _IDLE_UNTIL)
                         .order_by(Incident.last_alert_at)
                         .limit(batch_size)
-                        .with_for_update(of=Incident, skip_locked=True)
+                        .with_for_update(of=Incident, skip_locked=True, key_share=True)
                         .execution_options(populate_existing=True)
                     )
                 ).all()

@@ -35,7 +35,10 @@ async def claim_due(
         .where(due <= now, *where)
         .order_by(due)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        # FOR NO KEY UPDATE: claims change no keys, and a plain FOR UPDATE would block the
+        # foreign key checks (FOR KEY SHARE) of rows others insert for the claimed row
+        # (an alert for a heartbeat's integration, a delivery for an incident).
+        .with_for_update(skip_locked=True, key_share=True)
         .execution_options(populate_existing=True)
     )
     return list((await session.scalars(query)).all())

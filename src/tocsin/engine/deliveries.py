@@ -10,18 +10,26 @@ Owns ``delivery.next_attempt_at`` (queued, held, unknown) and ``delivery.lease_u
    recovers.
 2. Start the provider calls outside any transaction, at most ``notifier.concurrency`` at a
    time (a semaphore), and return: the loop ticks again at once while a batch was full.
-3. As calls finish, record their outcomes in batches (``actions.delivery_outcomes.record``):
-   one transaction at a time, taking every outcome that finished while the previous one
-   was being written, so a burst of mails costs a few transactions, not one per mail.
+3. As each call finishes, record its outcome at once (``actions.delivery_outcomes.record``)
+   in a transaction of its own, taking along any other outcome finished meanwhile: the
+   time between a provider accepting a message and the database knowing it is the window
+   in which a crash makes a duplicate, so it is never spent queueing behind another write.
+   At most ``RECORD_WRITERS`` such transactions run at once.
+
+Leases are short (``notifier.LEASE``) and renewed: while any send of this module is in
+flight or its outcome unrecorded, one task extends all their leases every third of a
+lease. A worker killed mid-send is found by any other within one lease; a live worker's
+sends are never taken for lost, however slow its provider. After a database outage no
+lease could be renewed, so recovery waits one lease before it trusts an expired one:
+live workers renew (and record) first.
 
 A duplicate run is harmless: a claimed row is locked, a ``sending`` row is not due, and an
 outcome for an attempt that is no longer current matches nothing.
 
-The module never holds more claimed sends than twice its concurrency, so a send never
-waits for a slot longer than one provider call: its lease (``notifier.build``) covers the
-wait and the call. When more than half of that is in flight it claims nothing and says
-it has nothing due, and the send that brings it back to half wakes the engine (``wake``,
-set by the engine loop): claims stay batches, not a row or two per transaction.
+The module never holds more claimed sends than twice its concurrency, so that claims stay
+batches. When more than half of that is in flight it claims nothing and says it has
+nothing due, and the send that brings it back to half wakes the engine (``wake``, set by
+the engine loop): claims stay batches, not a row or two per transaction.
 """
 
 from __future__ import annotations
@@ -42,9 +50,14 @@ from tocsin.domain.deliveries import MAX_ATTEMPTS, Failed, Sent, Unknown
 from tocsin.engine.modules import TickReport
 from tocsin.metrics import Metrics
 from tocsin.notify import sending
-from tocsin.notify.notifier import Notifier
+from tocsin.notify.notifier import LEASE, Notifier
 
 log = structlog.get_logger(__name__)
+
+RENEW_EVERY = LEASE / 3
+# Outcome writes that may run at once: enough that an accepted send is recorded without
+# waiting behind another write, few enough to leave the pool to the rest of the engine.
+RECORD_WRITERS = 4
 
 
 class DeliveryModule:
@@ -63,7 +76,11 @@ class DeliveryModule:
         self._capacity = 2 * notifier.concurrency
         self._inflight: set[asyncio.Task[None]] = set()
         self._finished: list[delivery_outcomes.Finished] = []
-        self._recording = asyncio.Lock()
+        self._writers = asyncio.Semaphore(RECORD_WRITERS)
+        # Sends whose lease this process renews (delivery id → attempt): from the claim
+        # until their outcome is written, or until a failure leaves them to recovery.
+        self._leased: dict[uuid.UUID, int] = {}
+        self._renewing: asyncio.Task[None] | None = None
         self._waiting_for_database: asyncio.Task[None] | None = None
         self._starved = False
         # Called when room frees up after a tick found none, or when an outcome made a
@@ -83,11 +100,12 @@ class DeliveryModule:
         limit = min(batch_size, room)
         outcomes = tiers.Outcomes()
         async with database.transaction() as session:
-            recovered = await deliveries.recover_expired(
-                session, now=now, resendable=self.notifier.resendable, limit=batch_size
-            )
-            if recovered:
-                log.warning("recovered sends whose worker stopped", deliveries=recovered)
+            if not database.availability.back_within(LEASE.total_seconds()):
+                recovered = await deliveries.recover_expired(
+                    session, now=now, resendable=self.notifier.resendable, limit=batch_size
+                )
+                if recovered:
+                    log.warning("recovered sends whose worker stopped", deliveries=recovered)
             if self.breakers.stale(now):
                 await self.breakers.refresh(session, now, self._providers())
             holds: dict[uuid.UUID, datetime | None] = {}
@@ -123,6 +141,9 @@ class DeliveryModule:
             asyncio.create_task(self._send(database, item, now), name=f"send-{item.delivery_id}")
             for item in claim.prepared
         ]
+        for item in claim.prepared:
+            self._leased[item.delivery_id] = item.attempt
+        self._renew_leases(database)
         for task in tasks:
             self._inflight.add(task)
             task.add_done_callback(self._done)
@@ -139,6 +160,9 @@ class DeliveryModule:
         """Wait for sends still in flight and their outcomes (tests, a clean shutdown)."""
         while self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._renewing is not None and not self._leased:
+            self._renewing.cancel()
+            await asyncio.gather(self._renewing, return_exceptions=True)
 
     def _full(self) -> bool:
         # Room for less than half a capacity counts as none: the engine then waits for a
@@ -175,6 +199,7 @@ class DeliveryModule:
                 if not database.availability.failed(error):
                     log.exception("sending a delivery failed", delivery=str(item.delivery_id))
                 self.metrics.engine_errors.labels(self.name).inc()
+                self._leased.pop(item.delivery_id, None)
                 return
         self._finished.append(
             delivery_outcomes.Finished(
@@ -190,19 +215,18 @@ class DeliveryModule:
         await self._record(database)
 
     async def _record(self, database: Database) -> None:
-        """Record every outcome that has finished, in one transaction. While it is being
-        written, more finish and wait for the lock; the next holder takes them all."""
-        async with self._recording:
+        """Record every outcome that has finished and is not being written yet."""
+        async with self._writers:
             batch, self._finished = self._finished, []
             if not batch:
-                return
+                return  # another writer took it along
             try:
                 await self._write(database, batch)
             except Exception as error:
                 if database.availability.failed(error):
-                    # The sends happened; only their record waits. Kept here and written
-                    # as soon as the database is back, so that lease recovery does not
-                    # send them again (unless this process dies meanwhile).
+                    # The sends happened; only their record waits. Kept here (their
+                    # leases still renewed) and written as soon as the database is back,
+                    # so that lease recovery does not send them again.
                     self._finished[:0] = batch
                     self._record_when_back(database)
                     return
@@ -216,7 +240,32 @@ class DeliveryModule:
                     except Exception:
                         log.exception("recording an outcome failed", delivery=str(item.delivery_id))
             for item in batch:
+                self._leased.pop(item.delivery_id, None)
                 self.metrics.notifications.labels(item.kind.value, _label(item)).inc()
+
+    def _renew_leases(self, database: Database) -> None:
+        """Keep one task renewing the leases of this module's sends while there are any."""
+        if self._renewing is not None and not self._renewing.done():
+            return
+        if self._leased:
+            self._renewing = asyncio.create_task(self._renew(database), name="renew-leases")
+
+    async def _renew(self, database: Database) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY.total_seconds())
+            leased = dict(self._leased)
+            if not leased:
+                return
+            try:
+                async with database.transaction() as session:
+                    until = self.notifier.clock.now() + LEASE
+                    await deliveries.renew_leases(session, leased, until=until)
+            except Exception as error:
+                # Keep trying: a missed renewal costs nothing while the lease lasts, and
+                # after an outage recovery waits for this (``tick``).
+                if not database.availability.failed(error):
+                    log.exception("renewing the leases of sends in flight failed")
+                    self.metrics.engine_errors.labels(self.name).inc()
 
     def _record_when_back(self, database: Database) -> None:
         if self._waiting_for_database is not None and not self._waiting_for_database.done():

@@ -24,11 +24,12 @@ from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import Channel
 from tocsin.notify.channels.registry import CHANNELS
 
-# A send's lease covers, with this margin, the longest a live worker can take: waiting
-# for a slot behind one call (the delivery module holds at most twice its concurrency)
-# and its own call, each up to every provider's timeout (plus the 5 s that bounds a
-# provider ignoring it). A live worker is never "recovered".
-LEASE_MARGIN = timedelta(seconds=60)
+# A send in flight is leased for this long, and its worker renews the lease every third
+# of it while the send waits for a slot, runs, and until its outcome is recorded
+# (``engine/deliveries.py``). A worker that dies is noticed one lease later, however long
+# its provider calls may take; a live worker misses two renewals in a row before anyone
+# could take its sends for lost.
+LEASE = timedelta(seconds=6)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Notifier:
     send: SendPolicy
     timeout: float
     concurrency: int
+    clock: Clock
 
     @property
     def resendable(self) -> frozenset[ChannelKind]:
@@ -82,17 +84,13 @@ def build(
                 min_ttl=timedelta(minutes=settings.magic_link_minutes),
                 thread_domain=thread_domain,
             ),
-            lease=2 * _longest_call(channels, timeout) + LEASE_MARGIN,
+            lease=LEASE,
             ops=ops,
         ),
         timeout=timeout,
         concurrency=settings.notify_concurrency,
+        clock=clock,
     )
-
-
-def _longest_call(channels: Mapping[ChannelKind, Channel[Any]], timeout: float) -> timedelta:
-    providers = max((len(channel.providers) for channel in channels.values()), default=1)
-    return timedelta(seconds=timeout + 5) * max(providers, 1)
 
 
 def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:

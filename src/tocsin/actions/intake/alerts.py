@@ -173,12 +173,15 @@ async def _resolve(
         return Applied(Result.IGNORED, alert.dedup_key, detail="no open alert with this key")
     alert_id, incident_id = row
     # Lock the incident before counting: of two alerts resolving together, the second
-    # waits here and then sees that the first is resolved too.
+    # waits here and then sees that the first is resolved too. FOR NO KEY UPDATE, as every
+    # incident lock: rows inserted for an incident (pages, deliveries, links) check their
+    # foreign key with FOR KEY SHARE, which must not wait behind this lock while this
+    # transaction waits for them (resolving cancels the pages the engine is dispatching).
     incident = (
         await session.scalars(
             sa.select(Incident)
             .where(Incident.id == incident_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     ).one()

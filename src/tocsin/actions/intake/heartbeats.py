@@ -34,10 +34,12 @@ async def ping(
     """Record a ping; returns how the missed-heartbeat alert was resolved, if it was."""
     interval = timedelta(minutes=integration.heartbeat_interval_minutes or 0)
     # Lock the monitor: of two pings racing after a miss, one resolves and one just pings.
+    # FOR NO KEY UPDATE, so that alerts arriving for the integration meanwhile (their
+    # foreign key check takes KEY SHARE) do not wait for it.
     state = await session.scalar(
         sa.select(Integration.heartbeat_state)
         .where(Integration.id == integration.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     await session.execute(
         sa.update(Integration)

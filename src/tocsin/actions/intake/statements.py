@@ -111,7 +111,8 @@ OPEN_WITH_ALERT: LiteralString = """
     """
 
 # Join the open incident of the same service and group key whose window has not closed:
-# lock it, count the alert on it, slide its window, add the alert and the timeline event.
+# lock it (FOR NO KEY UPDATE: the new alert's foreign key check needs KEY SHARE on it), count
+# the alert on it, slide its window, add the alert and the timeline event.
 JOIN_GROUP: LiteralString = """
     WITH joined AS (
         SELECT id FROM incident
@@ -121,7 +122,7 @@ JOIN_GROUP: LiteralString = """
           AND group_until >= %(now)s
         ORDER BY created_at DESC
         LIMIT 1
-        FOR UPDATE
+        FOR NO KEY UPDATE
     ), updated AS (
         UPDATE incident
         SET alert_count = alert_count + 1, last_alert_at = %(now)s, group_until = %(group_until)s

@@ -12,9 +12,11 @@ The send protocol (``engine/deliveries.py`` drives it):
 3. ``delivery_outcomes.record`` records the outcomes with a compare-and-set on (status
    ``sending``, attempt number): a late or duplicate outcome changes nothing.
 
-If the process dies during 2, the lease expires and ``recover_expired`` turns the row
-``unknown``: the channel decides whether it may be sent again (email: yes, with the same
-Message-ID) or must wait for the provider's word (voice: never dial blindly).
+While 2 runs and until 3 is written, the worker renews the lease (``renew_leases``), so
+leases are short and a dead worker's sends are found within one lease. If the process
+dies, the lease expires and ``recover_expired`` turns the row ``unknown``: the channel
+decides whether it may be sent again (email: yes, with the same Message-ID) or must wait
+for the provider's word (voice: never dial blindly).
 
 The common cases (send, cancel, hold) are one statement each for the whole batch
 (``delivery_statements``); the rare ones (a method gone, a rate limit) go row by row.
@@ -175,6 +177,19 @@ async def claim_due(
         )
         await links.insert(session)
     return claim
+
+
+async def renew_leases(
+    session: AsyncSession, leased: dict[uuid.UUID, int], *, until: datetime
+) -> None:
+    """Extend the leases of these sends in flight (delivery id → attempt) to ``until``."""
+    if not leased:
+        return
+    await driver.execute(
+        session,
+        statements.RENEW_LEASES,
+        {"lease_until": until, "ids": list(leased), "attempts": list(leased.values())},
+    )
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -180,6 +180,16 @@ MARK_SENDING: LiteralString = """
     WHERE id = ANY(%(ids)s)
     """
 
+# A live worker extends the leases of its sends in flight. Matching the attempt too means
+# a row recovered meanwhile (or sent again by someone else) is never claimed back.
+RENEW_LEASES: LiteralString = """
+    UPDATE delivery SET lease_until = %(lease_until)s
+    FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(attempts)s AS integer[])) AS leased(id, attempt)
+    WHERE delivery.id = leased.id
+      AND delivery.attempts = leased.attempt
+      AND delivery.status = 'sending'
+    """
+
 CANCEL: LiteralString = """
     UPDATE delivery
     SET status = 'cancelled', cancelled_at = %(now)s, next_attempt_at = NULL,
