@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +24,19 @@ def free_port() -> int:
 
 
 @dataclass(frozen=True)
+class Tls:
+    """A certificate and key for ``serve --tls-cert/--tls-key``, and the CA that issued it."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def trusted(self) -> ssl.SSLContext:
+        """A client context that trusts the CA (and nothing else)."""
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+@dataclass(frozen=True)
 class LiveServer:
     base_url: str
     env: Mapping[str, str]
@@ -39,29 +53,34 @@ class LiveServer:
 
 
 @contextmanager
-def running_tocsin(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
-    """Serve on ``database_url``; on exit, stop it and fail if it logged an unhandled error."""
+def running_tocsin(
+    database_url: str, data_dir: Path, *, tls: Tls | None = None
+) -> Iterator[LiveServer]:
+    """Serve on ``database_url`` (HTTPS with ``tls``); on exit, stop it and fail if it
+    logged an unhandled error."""
     port = free_port()
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     env = {
         **os.environ,
         "TOCSIN_DATABASE_URL": database_url,
         "TOCSIN_DATA_DIR": str(data_dir),
         "TOCSIN_LOG_LEVEL": "warning",
-        "TOCSIN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "TOCSIN_PUBLIC_URL": base,
     }
+    options = ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)] if tls else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "tocsin", "serve", "--port", str(port)],
+        [sys.executable, "-m", "tocsin", "serve", "--port", str(port), *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    verify: ssl.SSLContext | bool = tls.trusted() if tls else True
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=2, verify=verify).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -13,7 +13,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -56,8 +57,20 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Base URL people reach tocsin at, used in links (login links, emails). "
-            "Default: `http://<host>:<port>`."
+            "Default: `http://<host>:<port>`, or `https://` when `tls_cert` is set."
         ),
+    )
+    tls_cert: Path | None = Field(
+        default=None,
+        description=(
+            "PEM certificate (chain) for `tocsin serve` to serve HTTPS itself "
+            "(`--tls-cert`); set together with `tls_key`. Unset: plain HTTP, for a "
+            "reverse proxy that terminates TLS."
+        ),
+    )
+    tls_key: Path | None = Field(
+        default=None,
+        description="PEM private key (unencrypted) of `tls_cert` (`--tls-key`).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level of log lines written."
@@ -240,12 +253,25 @@ class Settings(BaseSettings):
             return None
         return normalise_database_url(value)
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        # One without the other is a half-made setup: serving plain HTTP then would send
+        # routing keys in the clear to a sender that was told to expect HTTPS.
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise PydanticCustomError(
+                "tls_pair",
+                "set both TOCSIN_TLS_CERT and TOCSIN_TLS_KEY (--tls-cert and --tls-key), "
+                "or neither",
+            )
+        return self
+
     @property
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def mail_from(self) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tocsin.config import normalise_database_url
@@ -88,3 +89,43 @@ def test_configuration_docs_command(tmp_path: Path) -> None:
     result = tocsin("config", "docs", env={**os.environ})
     assert result.returncode == 0
     assert "`TOCSIN_DATABASE_URL`" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "variables", "message"),
+    [
+        (["--tls-cert", "{tmp}/cert.pem"], {}, "set both TOCSIN_TLS_CERT and TOCSIN_TLS_KEY"),
+        ([], {"TOCSIN_TLS_KEY": "{tmp}/key.pem"}, "set both TOCSIN_TLS_CERT and TOCSIN_TLS_KEY"),
+        (
+            ["--tls-cert", "{tmp}/missing.pem", "--tls-key", "{tmp}/key.pem"],
+            {},
+            "--tls-cert / TOCSIN_TLS_CERT {tmp}/missing.pem: No such file or directory",
+        ),
+        (
+            ["--tls-cert", "{tmp}/junk.pem"],
+            {"TOCSIN_TLS_KEY": "{tmp}"},
+            "--tls-key / TOCSIN_TLS_KEY {tmp}: Is a directory",
+        ),
+        (
+            ["--tls-cert", "{tmp}/junk.pem", "--tls-key", "{tmp}/junk.pem"],
+            {},
+            "--tls-cert / TOCSIN_TLS_CERT {tmp}/junk.pem: no PEM certificate in it",
+        ),
+    ],
+    ids=["cert-option-alone", "key-variable-alone", "missing", "directory", "not-pem"],
+)
+def test_serve_refuses_an_unusable_tls_setup_in_one_line_before_starting(
+    tmp_path: Path, options: list[str], variables: dict[str, str], message: str
+) -> None:
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    env = {
+        **os.environ,
+        # Unreachable: were the files not checked first, serve would fail on this instead.
+        "TOCSIN_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+        "TOCSIN_DATA_DIR": str(tmp_path / "data"),
+        **{name: value.format(tmp=tmp_path) for name, value in variables.items()},
+    }
+    result = tocsin("serve", *(option.format(tmp=tmp_path) for option in options), env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr

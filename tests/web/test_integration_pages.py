@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
 import re
 
 import httpx
 
 from tests.builders import Seed
+from tests.scenarios.support import EXAMPLES
 from tests.web.support import browser, submit, text_of
+from tocsin.clock import FrozenClock
 from tocsin.domain.access import TeamRole
 
 
@@ -139,3 +144,92 @@ async def test_a_heartbeat_without_an_interval_is_refused_beside_the_form(seed: 
     assert refused.status_code == 422
     assert "Not saved: a heartbeat needs an interval." in text_of(refused)
     assert "Create integration" in refused.text
+
+
+def contact_point(page: httpx.Response) -> dict[str, str]:
+    """The Grafana contact point shown on ``page``: label → value (or the note)."""
+    listed = re.search(r'<dl id="grafana-contact-point">(.*?)</dl>', page.text, re.DOTALL)
+    assert listed, page.text
+    pairs = re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", listed.group(1), re.DOTALL)
+    return {label: html.unescape(re.sub(r"<[^>]+>", "", value)) for label, value in pairs}
+
+
+async def test_a_signed_grafana_integration_shows_the_contact_point_that_tocsin_accepts(
+    client: httpx.AsyncClient, seed: Seed, clock: FrozenClock
+) -> None:
+    ada = await seed.user("Ada")
+    team = await seed.team("Web", [(ada, TeamRole.ADMIN)])
+    service = await seed.service(team, name="frontend")
+    page = await browser(seed, ada)
+    created = await submit(
+        page,
+        "/integrations/new",
+        "/integrations",
+        {"service_id": str(service.id), "name": "Grafana", "kind": "grafana", "signing": "on"},
+    )
+    key = re.search(r'id="integration-key">(tik_[^<]+)<', created.text)
+    secret = re.search(r'id="signing-secret">([^<]+)<', created.text)
+    assert key
+    assert secret
+    shown = contact_point(created)
+    assert shown == {
+        "Integration": "Webhook",
+        "URL": f"https://tocsin.test/ingest/{key.group(1)}",
+        "HTTP Method": "POST",
+        "HMAC Signature: Secret": secret.group(1),
+        "HMAC Signature: Header": "X-Grafana-Alerting-Signature",
+        "HMAC Signature: Timestamp Header": "X-Grafana-Alerting-Signature-Timestamp",
+    }
+
+    # Sent as Grafana sends with exactly those settings, an alert is accepted; unsigned,
+    # it is refused, so each HMAC setting shown is one tocsin checks.
+    body = (EXAMPLES / "grafana" / "firing.json").read_bytes()
+    stamp = str(int(clock.now().timestamp()))
+    signature = hmac.new(
+        shown["HMAC Signature: Secret"].encode(), f"{stamp}:".encode() + body, hashlib.sha256
+    ).hexdigest()
+    url = shown["URL"].removeprefix("https://tocsin.test")
+    headers = {"Content-Type": "application/json"}
+    unsigned = await client.post(url, content=body, headers=headers)
+    assert unsigned.status_code == 401, unsigned.text
+    signed = await client.post(
+        url,
+        content=body,
+        headers={
+            **headers,
+            shown["HMAC Signature: Header"]: signature,
+            shown["HMAC Signature: Timestamp Header"]: stamp,
+        },
+    )
+    assert signed.status_code == 202, signed.text
+
+    # Later the key and secret cannot be shown again; the page says where they were.
+    detail_path = re.search(r'href="(/integrations/[0-9a-f-]+)"', created.text)
+    assert detail_path
+    later = contact_point(await page.get(detail_path.group(1)))
+    assert secret.group(1) not in later.values()
+    assert later["URL"] == (
+        f"https://tocsin.test/ingest/ and the key ({key.group(1)[:10]}…) shown when it was made"
+    )
+    assert later["HMAC Signature: Secret"] == (
+        "the signing secret shown when the integration was created"
+    )
+    assert later["HMAC Signature: Timestamp Header"] == "X-Grafana-Alerting-Signature-Timestamp"
+
+
+async def test_an_unsigned_grafana_integration_shows_no_hmac_settings(seed: Seed) -> None:
+    ada = await seed.user("Ada")
+    team = await seed.team("Web", [(ada, TeamRole.ADMIN)])
+    integration, _ = await seed.integration(await seed.service(team), "grafana")
+    page = await browser(seed, ada)
+    detail = await page.get(f"/integrations/{integration.id}")
+    assert list(contact_point(detail)) == ["Integration", "URL", "HTTP Method"]
+    assert "tocsin checks no HMAC signature" in text_of(detail)
+
+
+async def test_other_kinds_show_no_grafana_contact_point(seed: Seed) -> None:
+    ada = await seed.user("Ada")
+    team = await seed.team("Web", [(ada, TeamRole.ADMIN)])
+    integration, _ = await seed.integration(await seed.service(team), "alertmanager")
+    page = await browser(seed, ada)
+    assert "grafana-contact-point" not in (await page.get(f"/integrations/{integration.id}")).text

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,8 +46,26 @@ def print_listing(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None
         print("\t".join(line))
 
 
-def load_settings() -> Settings:
-    settings = Settings()
+def load_settings(**overrides: Any) -> Settings:
+    """``TOCSIN_*`` settings, with a command's options (``overrides``) taking precedence.
+
+    Options are validated with the environment, as one set, so a rule spanning both (a
+    certificate given by option and its key by variable) holds either way. An invalid
+    value is a message naming the variable, and exit 2 like any bad option.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"])
+            where = f"TOCSIN_{field.upper()}: " if field else ""
+            errors.print(
+                f"[red]error:[/red] {where}{problem['msg']}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise typer.Exit(2) from error
     logs.configure(settings)
     return settings
 

@@ -12,6 +12,7 @@ import contextlib
 import signal
 from collections.abc import Generator
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 import typer
@@ -20,6 +21,7 @@ import uvicorn
 from tocsin.actions.identity import bootstrap
 from tocsin.actions.identity.logins import login_link_url
 from tocsin.app import create_app
+from tocsin.cli import tls
 from tocsin.cli.common import (
     clock,
     console,
@@ -45,12 +47,19 @@ def serve(
     port: int | None = typer.Option(None, help="Port to listen on [default: TOCSIN_PORT or 8765]."),
     access_log: bool = typer.Option(False, help="Log every HTTP request."),
     engine: bool = typer.Option(True, help="Also run the escalation engine in this process."),
+    tls_cert: Path | None = typer.Option(
+        None,
+        help="Serve HTTPS with this PEM certificate (chain) [default: TOCSIN_TLS_CERT].",
+    ),
+    tls_key: Path | None = typer.Option(
+        None, help="The certificate's PEM private key, unencrypted [default: TOCSIN_TLS_KEY]."
+    ),
 ) -> None:
     """Serve the API and pages. Uses the embedded PostgreSQL unless TOCSIN_DATABASE_URL is set."""
-    overrides = {
-        key: value for key, value in {"host": host, "port": port}.items() if value is not None
-    }
-    settings = load_settings().model_copy(update=overrides)
+    options = {"host": host, "port": port, "tls_cert": tls_cert, "tls_key": tls_key}
+    settings = load_settings(**{key: value for key, value in options.items() if value is not None})
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        tls.check_files(settings.tls_cert, settings.tls_key)
     with database_for_command(settings) as url:
         if settings.migrate_on_start:
             migrate.upgrade(url)
@@ -130,6 +139,8 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             access_log=access_log,
             lifespan="off",
             server_header=False,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
         )
         server = _Server(config)
         _stop_on_signals(server)

@@ -3,13 +3,17 @@
 Shown once, with the integration key, when an integration is created or its key rotated
 (the key cannot be read back afterwards). Every kind accepts ``POST {base}/ingest/{key}``
 (a heartbeat's ping too); PagerDuty and Opsgenie clients can instead keep their own URL
-shape and pass the key where those services expect their own.
+shape and pass the key where those services expect their own. A Grafana integration
+also gets the contact point's settings as Grafana's form names them
+(``grafana_contact_point``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from tocsin.ingest.formats import grafana
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,47 @@ def endpoints_for(kind: str, key: str, base_url: str) -> list[Endpoint]:
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of a sender's form: its label there, and the value to enter, or (when
+    tocsin cannot show the value) a note saying where it is."""
+
+    label: str
+    value: str | None
+    note: str = ""
+
+
+def grafana_contact_point(
+    base_url: str, key: str | None, *, key_prefix: str, signed: bool, secret: str | None
+) -> list[Setting]:
+    """The fields of a Grafana webhook contact point that tocsin checks, nothing else.
+
+    Only ``POST`` reaches the intake, and Grafana's HMAC settings matter only for a signed
+    integration: tocsin then refuses a request without the signature, and checks the
+    timestamp against its clock (300 s) and against replays. The key and the secret are
+    known only when just made (they are stored hashed and encrypted, and shown once);
+    otherwise their notes point back to when they were shown.
+    """
+    base = base_url.rstrip("/")
+    fields = [
+        Setting("Integration", "Webhook"),
+        Setting(
+            "URL",
+            f"{base}/ingest/{key}" if key else None,
+            "" if key else f"{base}/ingest/ and the key ({key_prefix}…) shown when it was made",
+        ),
+        Setting("HTTP Method", "POST"),
+    ]
+    if signed:
+        fields += [
+            Setting(
+                "HMAC Signature: Secret",
+                secret,
+                "" if secret else "the signing secret shown when the integration was created",
+            ),
+            Setting("HMAC Signature: Header", grafana.SIGNATURE_HEADER),
+            Setting("HMAC Signature: Timestamp Header", grafana.SIGNATURE_TIMESTAMP_HEADER),
+        ]
+    return fields

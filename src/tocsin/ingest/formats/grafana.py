@@ -52,7 +52,8 @@ from tocsin.ingest.json_body import load_json
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
-TIMESTAMP_HEADERS = (TIMESTAMP_HEADER, "X-Grafana-Alerting-Signature-Timestamp")
+SIGNATURE_TIMESTAMP_HEADER = "X-Grafana-Alerting-Signature-Timestamp"
+TIMESTAMP_HEADERS = (TIMESTAMP_HEADER, SIGNATURE_TIMESTAMP_HEADER)
 TOLERANCE = timedelta(seconds=300)
 
 

@@ -16,13 +16,13 @@ from fastapi.responses import Response
 from tocsin.actions.identity import directory
 from tocsin.actions.services import integrations
 from tocsin.actions.services.integration_settings import Destination
-from tocsin.db.models.integrations import IntegrationKind
+from tocsin.db.models.integrations import Integration, IntegrationKind
 from tocsin.db.models.services import Service
 from tocsin.domain.access import Action
 from tocsin.errors import InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
-from tocsin.ingest.endpoints import endpoints_for
+from tocsin.ingest.endpoints import Setting, endpoints_for, grafana_contact_point
 from tocsin.web import forms
 from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
@@ -103,6 +103,7 @@ async def show_integration(
     ids = [integration.service_id, integration.fallback_service_id]
     ids += [rule.service_id for rule in loaded.rules]
     services = await directory.services(session, actor=actor, ids=ids)
+    base_url = context_of(request).settings.base_url
     return render(
         request,
         "integrations/detail.html",
@@ -110,7 +111,8 @@ async def show_integration(
         integration=integration,
         rules=loaded.rules,
         service_names={service_id: service.name for service_id, service in services.items()},
-        base_url=context_of(request).settings.base_url,
+        base_url=base_url,
+        grafana=_grafana(integration, base_url, key=None, secret=None),
         # Every team it sends to must agree, as the action checks; no service, no manager.
         can_manage=bool(services)
         and all(
@@ -202,9 +204,25 @@ def _issued(
         key=saved.key,
         signing_secret=saved.signing_secret,
         endpoints=endpoints_for(integration.kind.value, saved.key, base_url),
+        grafana=_grafana(integration, base_url, key=saved.key, secret=saved.signing_secret),
     )
     response.headers.update(NO_STORE)
     return response
+
+
+def _grafana(
+    integration: Integration, base_url: str, *, key: str | None, secret: str | None
+) -> list[Setting] | None:
+    """The contact point to paste into Grafana, for a Grafana integration only."""
+    if integration.kind is not IntegrationKind.GRAFANA:
+        return None
+    return grafana_contact_point(
+        base_url,
+        key,
+        key_prefix=integration.key_prefix,
+        signed=integration.signing_secret_encrypted is not None,
+        secret=secret,
+    )
 
 
 def _manageable(signed_in: SignedIn, services: list[Service]) -> list[Service]:
