@@ -216,6 +216,10 @@ class DeliveryModule:
 
     async def _record(self, database: Database) -> None:
         """Record every outcome that has finished and is not being written yet."""
+        # Sends started together finish together: let every call that returned in this
+        # same turn of the event loop add its outcome first, so that they are written in
+        # one transaction rather than queueing one by one behind the writers.
+        await asyncio.sleep(0)
         async with self._writers:
             batch, self._finished = self._finished, []
             if not batch:
