@@ -181,13 +181,20 @@ MARK_SENDING: LiteralString = """
     """
 
 # A live worker extends the leases of its sends in flight. Matching the attempt too means
-# a row recovered meanwhile (or sent again by someone else) is never claimed back.
+# a row recovered meanwhile (or sent again by someone else) is never claimed back. A row
+# another transaction holds is being recorded or recovered at this moment: skipped, so a
+# renewal never waits, nor makes an outcome's write wait for it.
 RENEW_LEASES: LiteralString = """
     UPDATE delivery SET lease_until = %(lease_until)s
-    FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(attempts)s AS integer[])) AS leased(id, attempt)
-    WHERE delivery.id = leased.id
-      AND delivery.attempts = leased.attempt
-      AND delivery.status = 'sending'
+    WHERE id IN (
+        SELECT delivery.id
+        FROM delivery
+        JOIN unnest(CAST(%(ids)s AS uuid[]), CAST(%(attempts)s AS integer[]))
+            AS leased(id, attempt)
+            ON delivery.id = leased.id AND delivery.attempts = leased.attempt
+        WHERE delivery.status = 'sending'
+        FOR NO KEY UPDATE OF delivery SKIP LOCKED
+    )
     """
 
 CANCEL: LiteralString = """
