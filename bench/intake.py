@@ -18,7 +18,7 @@ Half of the events are new alerts (each opens an incident), half repeat an open 
 * ``--no-engine``: nowhere, intake alone.
 
     python -m bench.intake [--processes 2] [--clients 16] [--seconds 20] [--rate 300]
-                           [--worker | --no-engine]
+                           [--worker | --no-engine] [--rate-limit PER_MINUTE]
 """
 
 from __future__ import annotations
@@ -126,15 +126,19 @@ def at_rate(bases: list[str], key: str, rate: float, seconds: float, offset: int
 
 
 @contextlib.contextmanager
-def running(processes: int, engine: str) -> Iterator[tuple[list[str], str]]:
+def running(processes: int, engine: str, rate_limit: int = 0) -> Iterator[tuple[list[str], str]]:
     """``processes`` servers on a fresh database with one Events v2 integration, the engine
-    where ``engine`` says ("in-process", "worker", "none"); base URLs and integration key."""
+    where ``engine`` says ("in-process", "worker", "none"), the intake limit ``rate_limit``
+    events a minute (0: off); base URLs and integration key."""
     extra = [] if engine == "in-process" else ["--no-engine"]
+    env = {"TOCSIN_INGEST_RATE_PER_MINUTE": str(rate_limit)}
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(_setup.fresh_database())
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         key = asyncio.run(seed_integration(url, kind="pagerduty_events_v2"))
-        servers = stack.enter_context(_setup.serve(url, folder, processes=processes, extra=extra))
+        servers = stack.enter_context(
+            _setup.serve(url, folder, processes=processes, extra=extra, env=env)
+        )
         if engine == "worker":
             stack.enter_context(_setup.worker(url, folder))
         yield servers.base_urls, key
@@ -149,16 +153,22 @@ def main() -> None:
     placement = parser.add_mutually_exclusive_group()
     placement.add_argument("--worker", action="store_true")
     placement.add_argument("--no-engine", action="store_true")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        help="TOCSIN_INGEST_RATE_PER_MINUTE for the servers (default 0: the limit off)",
+    )
     args = parser.parse_args()
     engine = "worker" if args.worker else "none" if args.no_engine else "in-process"
     # Each measurement on its own database and servers: the latency at a fixed rate must
     # not pay for the incidents (and pages) the sustained run left behind.
-    with running(args.processes, engine) as (bases, key):
+    with running(args.processes, engine, args.rate_limit) as (bases, key):
         if shutil.which("wrk"):
             count, p50, p99 = sustained_wrk(bases, key, args.clients, args.seconds)
         else:
             count, p50, p99 = asyncio.run(sustained(bases, key, args.clients, args.seconds))
-    with running(args.processes, engine) as (bases, key):
+    with running(args.processes, engine, args.rate_limit) as (bases, key):
         rate_latencies = at_rate(bases, key, args.rate, args.seconds, 10_000_000)
     r50, r99 = (_setup.percentile(rate_latencies, q) * 1000 for q in (0.5, 0.99))
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")

@@ -83,7 +83,7 @@ def create_app(
         database=database,
         keys=Keys.derive(secret),
         metrics=metrics or Metrics(),
-        intake_limiter=IntakeLimiter(settings.ingest_rate_per_minute),
+        intake_limiter=IntakeLimiter(settings.ingest_rate_per_minute, database),
         intake_commits=GroupCommit(database),
         cipher=Cipher(secret),
     )

@@ -113,8 +113,9 @@ class Settings(BaseSettings):
         default=6000,
         ge=0,
         description=(
-            "Events each integration may send per minute, per tocsin process, in bursts of "
-            "up to ten seconds' worth (429 with Retry-After above it). 0 turns the limit off."
+            "Events each integration may send per minute, counted across every tocsin "
+            "process (the bucket is in the database), in bursts of up to ten seconds' worth "
+            "(429 with Retry-After above it). 0 turns the limit off."
         ),
     )
     engine_batch_size: int = Field(

@@ -251,6 +251,29 @@ async def test_the_rate_limit_is_per_integration(
         assert (await send(limited, quiet, trigger("k0"))).status_code == 202
 
 
+async def test_the_rate_limit_holds_across_processes(
+    seed: Seed, settings: Settings, database: Database, clock: FrozenClock, world: Records
+) -> None:
+    """Two apps (two ``tocsin serve`` processes, each with its own pool) on one database
+    share one bucket: sending to both in turn admits one burst, not one per process."""
+    team = await crew(seed)
+    _, key = await seed.integration(team.service)
+    other = Database(database.url, pool_size=2, max_overflow=0)
+    try:
+        async with (
+            limited_app(settings, database, clock) as first,
+            limited_app(settings, other, clock) as second,
+        ):
+            answers = [await send((first, second)[n % 2], key, trigger(f"k{n}")) for n in range(20)]
+            assert [a.status_code for a in answers] == [202] * 10 + [429] * 10
+            clock.advance(seconds=10)
+            assert (await send(second, key, trigger("k20"))).status_code == 202
+            assert (await send(first, key, trigger("k21"))).status_code == 429
+        assert len(await world.incidents()) == 11
+    finally:
+        await other.dispose()
+
+
 async def test_a_throttled_pagerduty_event_gets_pagerduty_429(
     seed: Seed, settings: Settings, database: Database, clock: FrozenClock
 ) -> None:

@@ -1,43 +1,75 @@
-"""Per-integration rate limits for intake: a token bucket per integration, per process."""
+"""Per-integration rate limits for intake, held for the whole deployment.
+
+The bucket is in PostgreSQL (``actions.intake.allowances``); this process keeps the grant
+it last took for each integration and spends it without asking the database again, so
+most events cost nothing here. A grant is spent within ``GRANT_LIFETIME`` or dropped.
+"""
 
 from __future__ import annotations
 
-import math
+import asyncio
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from tocsin.actions.intake import allowances
+from tocsin.db.executors import OnConnection
+from tocsin.db.session import Database
 from tocsin.errors import RateLimited
+
+# Long enough that a busy integration asks the database once per grant, short enough that
+# tokens a process took and did not need are soon back in the shared bucket's refill.
+GRANT_LIFETIME = timedelta(seconds=1)
 
 
 @dataclass
-class _Bucket:
-    tokens: float
-    at: datetime
+class _Grant:
+    tokens: int
+    until: datetime
 
 
 @dataclass
 class IntakeLimiter:
-    """A token bucket per integration, per process: ``per_minute`` sustained, bursts of
-    ten seconds' worth. Counting per process keeps the hot path free of shared writes;
-    with several processes the limit scales with them, which is documented."""
-
     per_minute: int
-    buckets: dict[uuid.UUID, _Bucket] = field(default_factory=dict)
+    database: Database
+    grants: dict[uuid.UUID, _Grant] = field(default_factory=dict)
+    # One take per integration at a time in this process: a burst that finds the grant
+    # spent waits for the one take under way and shares it, instead of every request
+    # holding a second connection to queue on the bucket's row.
+    _taking: defaultdict[uuid.UUID, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock)
+    )
 
-    def check(self, integration_id: uuid.UUID, now: datetime) -> None:
+    async def check(self, integration_id: uuid.UUID, now: datetime) -> None:
+        """Admit one event of the integration, or raise ``RateLimited``."""
         if self.per_minute <= 0:
             return
-        rate = self.per_minute / 60.0
-        capacity = max(10.0, rate * 10)
-        bucket = self.buckets.get(integration_id) or _Bucket(capacity, now)
-        elapsed = max(0.0, (now - bucket.at).total_seconds())
-        bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
-        bucket.at = now
-        self.buckets[integration_id] = bucket
-        if bucket.tokens < 1:
+        if self._spend(integration_id, now):
+            return
+        async with self._taking[integration_id]:
+            if self._spend(integration_id, now):
+                return  # the take this request waited for brought enough
+            await self._take(integration_id, now)
+
+    def _spend(self, integration_id: uuid.UUID, now: datetime) -> bool:
+        grant = self.grants.get(integration_id)
+        if grant is not None and grant.tokens > 0 and now < grant.until:
+            grant.tokens -= 1
+            return True
+        return False
+
+    async def _take(self, integration_id: uuid.UUID, now: datetime) -> None:
+        # A transaction of its own, committed at once: the bucket's row lock is held for
+        # one statement, not for the length of the intake transaction.
+        async with self.database.raw_transaction() as connection:
+            taken = await allowances.take(
+                OnConnection(connection), integration_id, allowances.Limit(self.per_minute), now
+            )
+        if taken.granted == 0:
+            self.grants.pop(integration_id, None)
             raise RateLimited(
                 "this integration is sending faster than its limit; retry later",
-                retry_after=max(1, math.ceil((1 - bucket.tokens) / rate)),
+                retry_after=taken.retry_after,
             )
-        bucket.tokens -= 1
+        self.grants[integration_id] = _Grant(taken.granted - 1, now + GRANT_LIFETIME)

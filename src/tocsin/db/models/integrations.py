@@ -142,3 +142,18 @@ class InboundEvent(Base):
             postgresql_where=sa.text("outcome = 'applied' AND idempotency_key IS NOT NULL"),
         ),
     )
+
+
+class IntakeAllowance(Base):
+    """An integration's intake rate limit, one token bucket shared by every process
+    (``actions.intake.allowances``): ``tokens`` as of ``refilled_at``; ``granted`` is what
+    the last take handed out, read back by the statement that took it."""
+
+    __tablename__ = "intake_allowance"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("integration.id", ondelete="CASCADE"), primary_key=True
+    )
+    tokens: Mapped[float] = mapped_column(sa.Float)
+    refilled_at: Mapped[datetime]
+    granted: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -131,7 +131,7 @@ async def find_integration(
         raise NotAuthenticated(
             "this integration accepts signed requests only, at /ingest/{integration key}"
         )
-    context_of(request).intake_limiter.check(integration.id, now)
+    await context_of(request).intake_limiter.check(integration.id, now)
     return integration
 
 
