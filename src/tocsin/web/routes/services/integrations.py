@@ -80,17 +80,22 @@ async def create_integration(
             now=now,
         )
 
-    saved = await forms.attempt(session, act)
-    if isinstance(saved, Refused):
+    async def refused(why: Refused) -> Response:
         return await _form(
             request,
             session,
             signed_in,
             chosen=form.get("service_id", ""),
-            error=saved.message,
+            error=why.message,
             status_code=422,
         )
-    return _issued(request, signed_in, saved, "created")
+
+    return await forms.submit(
+        session,
+        act,
+        done=lambda saved: _issued(request, signed_in, saved, "created"),
+        refused=refused,
+    )
 
 
 @router.get("/{integration_id}")
