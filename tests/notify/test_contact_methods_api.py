@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -91,6 +92,23 @@ async def test_a_phone_code_allows_five_tries_and_one_resend_a_minute(
     assert too_soon.status_code == 429
     clock.advance(minutes=1)
     assert (await client.post(f"/api/v1/contact-methods/{method_id}/resend")).status_code == 200
+
+
+async def test_two_resends_at_once_send_one_code(seed: Seed, clock: FrozenClock) -> None:
+    alice = await seed.user("Alice", email="alice@example.com")
+    client = await seed.as_user(alice)
+    added = await client.post(
+        "/api/v1/me/contact-methods", json={"kind": "sms", "address": "+1 415 555 0123"}
+    )
+    method_id = added.json()["id"]
+    # A browser session each (as from four tabs or devices): requests of one session would
+    # queue behind each other on its row when it is marked as used.
+    clients = [await seed.as_user(alice) for _ in range(4)]
+    clock.advance(minutes=1)
+    answers = await asyncio.gather(
+        *(tab.post(f"/api/v1/contact-methods/{method_id}/resend") for tab in clients)
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 429, 429, 429]
 
 
 async def test_rules_are_replaced_per_urgency_and_checked(seed: Seed) -> None:

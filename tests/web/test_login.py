@@ -6,11 +6,8 @@ import re
 
 import httpx
 
-from tests.builders import BASE_URL, PASSWORD, SECRET, Seed
-from tocsin.app import create_app
+from tests.builders import PASSWORD, Seed
 from tocsin.clock import FrozenClock
-from tocsin.config import Settings
-from tocsin.db.session import Database
 
 
 def csrf_from(page: httpx.Response) -> str:
@@ -178,28 +175,3 @@ async def test_page_errors_are_pages(seed: Seed) -> None:
     )
     assert missing.status_code == 404
     assert "<h1>Not found</h1>" in missing.text
-
-
-async def test_the_login_limit_holds_across_processes(
-    client: httpx.AsyncClient,
-    seed: Seed,
-    settings: Settings,
-    database: Database,
-    clock: FrozenClock,
-) -> None:
-    """Failures are counted in the database, so a second ``tocsin serve`` (another app with
-    its own pool) gives no fresh guesses: five failures spread over both block both."""
-    user = await seed.user("Nia", password=PASSWORD)
-    other_database = Database(database.url, pool_size=2, max_overflow=0)
-    other_app = create_app(settings=settings, clock=clock, database=other_database, secret=SECRET)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=other_app), base_url=BASE_URL
-        ) as other:
-            for number in range(5):
-                guessing = (client, other)[number % 2]
-                assert (await login(guessing, user.email, "guess guess guess")).status_code == 401
-            assert (await login(other, user.email, PASSWORD)).status_code == 429
-            assert (await login(client, user.email, PASSWORD)).status_code == 429
-    finally:
-        await other_database.dispose()

@@ -229,6 +229,14 @@ async def resend_verification(
     method = await _method(session, actor, method_id)
     if method.verified_at is not None:
         raise Conflict("this contact method is already verified", field="id")
+    # Resends of one method, from any process, one at a time until commit: otherwise two
+    # at once both pass the once-a-minute check and both send (or the second fails on the
+    # one-pending-verification key). The read below starts after the wait, so it sees
+    # the verification the first one sent. An advisory lock, not the method's row: a code
+    # being checked locks the verification and then the method.
+    await session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"verification:{method.id}")))
+    )
     pending = await session.scalar(
         sa.select(ContactVerification).where(ContactVerification.contact_method_id == method.id)
     )

@@ -3,10 +3,12 @@
 A session token lives only in the browser's cookie; the database keeps its SHA-256. A
 session ends after ``idle`` without use or ``max_age`` after login, whichever comes first.
 
-Failed logins are recorded and counted per account and per address
-(``domain.login_limits``). Attempts for one account are serialised with an advisory lock,
-so a burst of parallel guesses is counted one by one instead of all passing the check
-before any failure is written.
+Failed logins are recorded in ``login_attempt`` and counted per account and per address
+(``domain.login_limits``), so the limits hold for the whole deployment, however many
+processes serve the pages. Attempts for one account, and attempts from one address, are
+serialised with advisory locks held until the attempt is committed, so a burst of parallel
+guesses (one account guessed at, or a spray over many accounts from one address) is
+counted one by one instead of all passing the check before any failure is written.
 """
 
 from __future__ import annotations
@@ -62,9 +64,18 @@ async def login_with_password(
         address = identity.normalise_email(email)
     except InvalidInput:
         address = email.strip().lower()[:320]
+    # The account first, then the address, in every attempt: a transaction holding an
+    # address lock never waits for an account lock, so the two cannot deadlock. Both are
+    # held through the password check (the failure is written after it), which makes an
+    # address's attempts one at a time; a whole office behind one NAT still signs in at
+    # the speed of argon2, tens a second.
     await session.execute(
         sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("login:" + address)))
     )
+    if ip_address:
+        await session.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("login-ip:" + ip_address)))
+        )
     await _refuse_if_throttled(session, address, ip_address, limits, now)
     user = await session.scalar(sa.select(User).where(User.email == address))
     # Always verify (against a dummy hash when there is no such user) so the answer takes
