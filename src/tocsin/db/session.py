@@ -6,7 +6,9 @@ their own; the edge that opened the transaction commits it.
 
 Besides SQLAlchemy's pool, a ``Database`` has a small pool of raw psycopg connections for
 alert intake's hot path (``raw_transaction``): a SQLAlchemy async transaction costs about
-1.2 ms of CPU on its own, a raw one about 0.4 ms, and intake runs one per alert.
+1.2 ms of CPU on its own, a raw one about 0.4 ms, and intake runs one per alert. A third,
+smaller pool serves ``single_statement``: statements that must commit on their own while
+the caller holds a connection of the raw pool (intake's shared rate limits).
 
 When PostgreSQL goes away (a restart, a failover), nothing may hang: senders time out after
 a few seconds and retry, so a request held longer only turns an outage into a retry storm.
@@ -40,6 +42,8 @@ from tocsin.config import normalise_database_url
 from tocsin.db.availability import Availability
 
 DEFAULT_WAIT_SECONDS = 2.0
+# Connections for ``single_statement``: each statement holds one for a round trip.
+SINGLE_STATEMENT_CONNECTIONS = 4
 
 
 def connection_options(wait: float) -> dict[str, Any]:
@@ -112,6 +116,21 @@ class Database:
             open=False,
         )
         self._raw_opened = False
+        # Its own pool, not the raw one: its callers already hold a raw connection (a
+        # group-commit lane in its transaction), and with every raw connection held by a
+        # caller waiting for a second one, none would ever come back. Nothing waits for
+        # anything while holding one of these, so a few suffice.
+        self._single = AsyncConnectionPool(
+            self.conninfo,
+            min_size=1,
+            max_size=SINGLE_STATEMENT_CONNECTIONS,
+            max_lifetime=1800,
+            timeout=wait,
+            reconnect_timeout=wait,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        self._single_opened = False
         self.availability = Availability(self._probe)
 
     @asynccontextmanager
@@ -142,6 +161,22 @@ class Database:
             raise
         self.availability.succeeded(started)
 
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A raw psycopg connection in autocommit mode: each statement on it commits by
+        itself, whatever transaction the caller is in elsewhere."""
+        if not self._single_opened:
+            self._single_opened = True
+            await self._single.open()
+        started = time.monotonic()
+        try:
+            async with self._single.connection() as connection:
+                yield connection
+        except BaseException as error:
+            self.availability.failed(error)
+            raise
+        self.availability.succeeded(started)
+
     async def ping(self, within: float) -> None:
         """One round trip on a connection of its own, within ``within`` seconds; raises
         when the database does not answer."""
@@ -157,9 +192,13 @@ class Database:
         # its own when the first one failed.
         if self._raw_opened:
             await self._raw.check()
+        if self._single_opened:
+            await self._single.check()
 
     async def dispose(self) -> None:
         await self.availability.close()
         await self.engine.dispose()
         if self._raw_opened:
             await self._raw.close()
+        if self._single_opened:
+            await self._single.close()

@@ -60,9 +60,12 @@ class IntakeLimiter:
         return False
 
     async def _take(self, integration_id: uuid.UUID, now: datetime) -> None:
-        # A transaction of its own, committed at once: the bucket's row lock is held for
-        # one statement, not for the length of the intake transaction.
-        async with self.database.raw_transaction() as connection:
+        # Each statement commits by itself, on a pool of its own: the bucket's row lock is
+        # held for one statement, not for the intake transaction (a whole group-commit
+        # batch), and the caller, who already holds a raw connection, never waits for a
+        # second one from the pool it holds (with every raw connection held by a caller
+        # waiting so, none would come back).
+        async with self.database.single_statement() as connection:
             taken = await allowances.take(
                 OnConnection(connection), integration_id, allowances.Limit(self.per_minute), now
             )

@@ -88,7 +88,7 @@ class Taken:
 
 
 async def take(executor: Executor, integration_id: uuid.UUID, limit: Limit, now: datetime) -> Taken:
-    """Take a grant from the integration's bucket, in the caller's (short) transaction."""
+    """Take a grant from the integration's bucket; each statement is atomic on its own."""
     params = {
         "integration_id": integration_id,
         "capacity": limit.capacity,
