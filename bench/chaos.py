@@ -220,6 +220,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             "TOCSIN_SMTP_SECURITY": "none",
             "TOCSIN_NOTIFY_BUNDLE_THRESHOLD": "0",
             "TOCSIN_LOG_LEVEL": "info",
+            # A killed worker's last lines are the interesting ones: nothing left in a buffer.
+            "PYTHONUNBUFFERED": "1",
         }
         reader = asyncio.get_running_loop().run_in_executor(None, sink.read)
         logs = Path(data) / "logs"
