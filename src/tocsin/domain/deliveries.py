@@ -84,6 +84,12 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     LEASE_EXPIRED = "lease_expired"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    # The person told the provider to stop (an SMS STOP): never sent to again until START.
+    OPTED_OUT = "opted_out"
+    # A call rang out or reached a voicemail: failed for the tiers, never re-dialled at once.
+    NOT_ANSWERED = "not_answered"
+    # The provider asked us to slow down (HTTP 429): due again when it said.
+    RATE_LIMITED = "rate_limited"
 
 
 # What a provider call returns. A provider maps its library's exceptions to one of these
@@ -109,6 +115,13 @@ class Failed:
     # Whether the failure says something about the provider (it counts against its
     # circuit breaker) rather than about this one message (an invalid address).
     provider_fault: bool = True
+    # When the provider said when to come back (Slack's or a push service's 429 with
+    # Retry-After): the retry is due then rather than on the fixed schedule.
+    retry_after: timedelta | None = None
+    # The failure says the contact method itself is gone (a revoked Slack token, a push
+    # subscription answered 410, an SMS opt-out): it is disabled, with this failure as the
+    # reason, and its owner is warned, instead of failing every later page on it too.
+    disables_method: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tocsin.actions import audit
-from tocsin.actions.actors import Actor
+from tocsin.actions.actors import Actor, system_actor
 from tocsin.actions.wake import wake_engine
 from tocsin.db.constraints import flush_unique
 from tocsin.db.models.contact_methods import (
@@ -161,6 +161,39 @@ async def opted_in_methods(
             )
         ).all()
     )
+
+
+async def disable(
+    session: AsyncSession, *, method_id: uuid.UUID, reason: str, now: datetime
+) -> bool:
+    """The provider says this method is gone (a revoked Slack token, a push subscription
+    answered 410, an SMS STOP): stop paging it, say why where its owner and their team
+    admins look (the method's page, ``/notification-warnings``). A conditional UPDATE:
+    False when it was already disabled, so the reason first given stays."""
+    method = await session.scalar(
+        sa.update(ContactMethod)
+        .where(ContactMethod.id == method_id, ContactMethod.disabled_at.is_(None))
+        .values(disabled_at=now, disabled_reason=reason[:300], updated_at=now)
+        .returning(ContactMethod)
+    )
+    if method is None:
+        return False
+    await _audit(session, system_actor("notifier"), "contact_method.disabled", method, now)
+    return True
+
+
+async def enable(session: AsyncSession, *, method_id: uuid.UUID, now: datetime) -> bool:
+    """The person asked to be reached there again (an SMS START, a reconnected Slack)."""
+    method = await session.scalar(
+        sa.update(ContactMethod)
+        .where(ContactMethod.id == method_id, ContactMethod.disabled_at.is_not(None))
+        .values(disabled_at=None, disabled_reason=None, updated_at=now)
+        .returning(ContactMethod)
+    )
+    if method is None:
+        return False
+    await _audit(session, system_actor("notifier"), "contact_method.enabled", method, now)
+    return True
 
 
 async def list_methods(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import audit
 from tocsin.actions.actors import system_actor
+from tocsin.actions.identity import contact_methods
 from tocsin.actions.notify import statements
 from tocsin.db import driver
 from tocsin.db.models.deliveries import Delivery
@@ -197,10 +198,17 @@ async def finish(
             session, delivery, ErrorCode.RETRIES_EXHAUSTED, outcome.reason, now, **values
         )
     assert isinstance(outcome, Failed)
+    if outcome.disables_method and delivery.contact_method_id is not None:
+        await contact_methods.disable(
+            session,
+            method_id=delivery.contact_method_id,
+            reason=f"{provider or delivery.kind.value}: {outcome.detail}",
+            now=now,
+        )
     if outcome.permanent or last_try:
         code = outcome.code if outcome.permanent else ErrorCode.RETRIES_EXHAUSTED
         return await fail(session, delivery, code, outcome.detail, now, **values)
-    retry_in = rules.retry_wait(delivery.attempts)
+    retry_in = outcome.retry_after or rules.retry_wait(delivery.attempts)
     assert retry_in is not None
     _set(
         session,

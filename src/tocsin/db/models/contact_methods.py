@@ -35,6 +35,8 @@ class ContactMethod(Base):
     verified_at: Mapped[datetime | None]
     # Set when the provider reports the method gone (a push 410, an SMS STOP).
     disabled_at: Mapped[datetime | None]
+    # Why, in words for its owner ("Slack: token_revoked", "replied STOP").
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

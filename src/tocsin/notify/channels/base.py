@@ -22,8 +22,10 @@ and the rules report it as reaching nobody instead of pretending to send.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter
@@ -33,7 +35,7 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import Outcome
-from tocsin.domain.notices import Notice
+from tocsin.domain.notices import IncidentFacts, Notice
 
 Message = TypeVar("Message")
 Message_contra = TypeVar("Message_contra", contravariant=True)
@@ -94,3 +96,82 @@ class ChannelPackage:
     build: Callable[[Settings, Database, Clock], Channel[Any]]
     # Its inbound webhooks and pages, mounted by the app.
     routers: tuple[APIRouter, ...] = ()
+
+
+# Keeping what was posted in step with the incident ------------------------------------
+#
+# A page on a chat or push channel is a message that can change after it is sent: Slack
+# updates it in place, a Teams card refreshes, a push notification is replaced by one with
+# the same topic. And a service may have shared places (a Slack channel, a Teams Workflows
+# webhook) where every incident is posted once and kept up to date. The engine's
+# follow-up lane (``engine/follow_ups.py``) finds what is behind its incident (the
+# incident's ``updated_at`` is newer than what was last shown) and calls these; a channel
+# offers them by implementing the protocols below.
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One timeline event since the last follow-up, for a thread reply."""
+
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentUpdate:
+    """An incident as it stands now (``incident.status``, who acknowledged or resolved
+    it), what happened since the post was last brought in step, and its version (the
+    incident's ``updated_at``, the marker the lane compares)."""
+
+    incident: IncidentFacts
+    version: datetime
+    level: int
+    acknowledged_by: str | None
+    resolved_by: str | None
+    timeline: tuple[TimelineLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class SentPage:
+    """A page this channel sent: where it went and the provider's reference for it."""
+
+    delivery_id: uuid.UUID
+    user_id: uuid.UUID
+    address: str
+    details: dict[str, Any]
+    provider: str | None
+    provider_message_id: str
+
+
+class RefreshesPages(Protocol):
+    """A channel whose sent pages change when their incident does."""
+
+    async def refresh(
+        self, page: SentPage, update: IncidentUpdate, *, time_limit: float
+    ) -> Outcome:
+        """Bring ``page`` in step with ``update``; idempotent (called again after a crash)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PostTarget:
+    """A shared place incidents of a service are posted to (``post_target`` row)."""
+
+    id: uuid.UUID
+    kind: ChannelKind
+    address: str  # a Slack channel id, a Teams Workflows URL (decrypted), …
+    details: dict[str, Any]
+
+
+class PostsIncidents(Protocol):
+    """A channel that posts every incident of a service to a shared place, once, and keeps
+    that post in step (``Sent.provider_message_id`` of ``post`` is the post's reference,
+    given back to ``update``)."""
+
+    async def post(
+        self, target: PostTarget, update: IncidentUpdate, *, time_limit: float
+    ) -> Outcome: ...
+
+    async def update(
+        self, target: PostTarget, reference: str, update: IncidentUpdate, *, time_limit: float
+    ) -> Outcome: ...

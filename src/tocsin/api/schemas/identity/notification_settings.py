@@ -21,6 +21,7 @@ class ContactMethodRead(ResponseBody):
     address: str
     verified_at: datetime | None
     disabled_at: datetime | None
+    disabled_reason: str | None = None
     created_at: datetime
 
 
