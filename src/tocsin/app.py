@@ -21,7 +21,7 @@ from tocsin.api.routers.identity import notification_settings as notifications
 from tocsin.api.routers.intake import ingest, opsgenie, pagerduty
 from tocsin.api.routers.notify import deliveries
 from tocsin.api.routers.oncall import calendar_feeds, overrides, schedules
-from tocsin.api.routers.services import integrations, services
+from tocsin.api.routers.services import integrations, post_targets, services
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.group_commit import GroupCommit
@@ -116,6 +116,7 @@ def create_app(
         calendar_feeds.router,
         calendar_feeds.public,
         services.router,
+        post_targets.router,
         escalation.router,
         integrations.router,
         incidents.router,

@@ -37,6 +37,7 @@ from tocsin.actions.wake import WAKE_CHANNEL
 from tocsin.clock import Clock
 from tocsin.db.availability import backoff
 from tocsin.db.session import Database
+from tocsin.engine import follow_ups
 from tocsin.engine.auto_resolve import AutoResolveModule
 from tocsin.engine.deliveries import DeliveryModule
 from tocsin.engine.dispatch import DispatchModule
@@ -80,6 +81,8 @@ def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[
             DispatchModule(notifier, metrics),
             DeliveryModule(notifier, metrics),
         ]
+        if follow_ups.posters(notifier) or follow_ups.refreshers(notifier):
+            modules.append(follow_ups.FollowUpModule(notifier))
     return modules
 
 

@@ -21,8 +21,10 @@ from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
-from tocsin.notify.channels.base import Channel
+from tocsin.notify.channels.base import Channel, PostsIncidents
 from tocsin.notify.channels.registry import CHANNELS
+from tocsin.security import secret_key
+from tocsin.security.encryption import Cipher
 
 # A send in flight is leased for this long, and its worker renews the lease every third
 # of it while the send waits for a slot, runs, and until its outcome is recorded
@@ -40,6 +42,9 @@ class Notifier:
     timeout: float
     concurrency: int
     clock: Clock
+    # Opens what is stored encrypted for the channels (a Teams Workflows URL); built only
+    # when a configured channel posts to shared places.
+    cipher: Cipher | None = None
 
     @property
     def resendable(self) -> frozenset[ChannelKind]:
@@ -68,7 +73,9 @@ def build(
     timeout = settings.smtp_timeout_seconds
     thread_domain = urlsplit(settings.base_url).hostname or "tocsin"
     ops = tiers.OpsPolicy(settings.operations_service)
+    posting = any(isinstance(channel, PostsIncidents) for channel in channels.values())
     return Notifier(
+        cipher=Cipher(secret_key.load_or_create(settings)) if posting else None,
         channels=channels,
         dispatch=DispatchPolicy(
             deliverable=kinds,

@@ -48,3 +48,29 @@ def local_time(instant: datetime, zone: str) -> str:
 def services_phrase(services: Sequence[str]) -> str:
     unique = sorted(set(services))
     return unique[0] if len(unique) == 1 else f"{len(unique)} services"
+
+
+# A timeline event as one line of a chat thread: what happened, by whom, and through which
+# channel when a person acted ("Acknowledged by Ada Lovelace via Slack").
+_EVENT_WORDS = {
+    "incident.acknowledged": "Acknowledged",
+    "incident.resolved": "Resolved",
+    "incident.escalated": "Escalated",
+    "incident.reassigned": "Reassigned",
+    "incident.snoozed": "Snoozed",
+    "incident.reopened": "Reopened",
+    "incident.note_added": "Note",
+}
+_CHANNEL_NAMES = {"slack": "Slack", "teams": "Teams", "sms": "SMS", "voice": "a call"}
+
+
+def timeline_line(action: str, actor: str, details: dict[str, object]) -> str:
+    verb = _EVENT_WORDS.get(action, action.removeprefix("incident.").replace("_", " "))
+    if action == "incident.note_added":
+        return f"{actor}: {details.get('note', '')}"[:500]
+    via = details.get("via")
+    through = f" via {_CHANNEL_NAMES.get(str(via), str(via))}" if via else ""
+    level = details.get("level")
+    if action == "incident.escalated" and level:
+        return f"Escalated to level {level}"
+    return f"{verb} by {actor}{through}"

@@ -20,6 +20,7 @@ from tocsin.actions import audit
 from tocsin.actions.actors import Actor
 from tocsin.actions.escalation import policies, steps
 from tocsin.actions.incidents import cancellations
+from tocsin.actions.wake import wake_engine
 from tocsin.db.models.incidents import Alert, Incident
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
@@ -302,6 +303,10 @@ _RETRIGGER: dict[str, object] = {
 }
 
 
+# The least step between two versions (``updated_at``) of one incident.
+VERSION_STEP = timedelta(microseconds=1)
+
+
 async def _transition(
     session: AsyncSession,
     incident_id: uuid.UUID,
@@ -323,7 +328,10 @@ async def _transition(
                 # Leaving "triggered" stops escalation in the same statement; entering it
                 # leaves the schedule to ``escalations.advance``.
                 next_escalation_at=sa.null() if not escalating else Incident.next_escalation_at,
-                updated_at=now,
+                # Strictly later than the last change, even when two requests' clocks
+                # disagree or tie: channels compare it to what they last showed
+                # (``engine/follow_ups.py``), and a change must never look older.
+                updated_at=sa.func.greatest(now, Incident.updated_at + VERSION_STEP),
             )
             .returning(Incident.id)
             .execution_options(synchronize_session=False)
@@ -332,6 +340,8 @@ async def _transition(
     if updated is None:
         raise await _lost(session, incident_id, allowed)
     changed = await _reload(session, incident_id)
+    # What chat and push channels show of the incident is now behind (engine/follow_ups).
+    await wake_engine(session, "follow_ups")
     if not escalating:
         # Leaving "triggered" cancels every pending notification in this same transaction.
         await cancellations.cancel_pending(session, incident=changed, now=now)

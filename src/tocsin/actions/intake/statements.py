@@ -104,8 +104,9 @@ OPEN_WITH_ALERT: LiteralString = """
         ) AS event(position, action, details)
         ORDER BY event.position
     ), woken AS (
-        -- The payload names the engine module with new work: only its lane wakes.
-        SELECT pg_notify('tocsin_engine', 'escalations') AS sent
+        -- The payload names the engine modules with new work: only their lanes wake (a
+        -- new incident is paged, and posted where its service posts incidents).
+        SELECT pg_notify('tocsin_engine', 'escalations,follow_ups') AS sent
     )
     SELECT created.id, created.number FROM created, woken
     """

@@ -62,6 +62,9 @@ class Delivery(Base):
     last_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # For channels whose sent pages change with their incident (a Slack message updated,
+    # a push notification replaced): the incident's ``updated_at`` the message last showed.
+    refreshed_version: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
 

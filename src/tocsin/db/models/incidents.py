@@ -89,6 +89,8 @@ class Incident(Base):
             postgresql_where=sa.text("status <> 'resolved' AND group_key IS NOT NULL"),
         ),
         sa.Index("ix_incident_service_status", "service_id", "status"),
+        # The follow-up lane looks for incidents changed lately (``engine/follow_ups.py``).
+        sa.Index("ix_incident_updated_at", "updated_at"),
         sa.Index(
             "ix_incident_open_last_alert",
             "last_alert_at",

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from fastapi import APIRouter
 
@@ -96,6 +96,10 @@ class ChannelPackage:
     build: Callable[[Settings, Database, Clock], Channel[Any]]
     # Its inbound webhooks and pages, mounted by the app.
     routers: tuple[APIRouter, ...] = ()
+    # For a channel that posts incidents to shared places (``PostsIncidents``): the
+    # address of such a place, checked and normalised, or ``InvalidInput`` naming
+    # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).
+    post_address: Callable[[str], str] | None = None
 
 
 # Keeping what was posted in step with the incident ------------------------------------
@@ -143,6 +147,7 @@ class SentPage:
     provider_message_id: str
 
 
+@runtime_checkable
 class RefreshesPages(Protocol):
     """A channel whose sent pages change when their incident does."""
 
@@ -163,6 +168,7 @@ class PostTarget:
     details: dict[str, Any]
 
 
+@runtime_checkable
 class PostsIncidents(Protocol):
     """A channel that posts every incident of a service to a shared place, once, and keeps
     that post in step (``Sent.provider_message_id`` of ``post`` is the post's reference,
