@@ -247,6 +247,22 @@ class Settings(BaseSettings):
         description="Provider calls one process makes at the same time.",
     )
 
+    # Slack (docs/channels/slack.md): the app's credentials from api.slack.com/apps.
+    slack_client_id: str | None = Field(
+        default=None, description="The Slack app's Client ID (OAuth install)."
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, description="The Slack app's Client Secret (OAuth install)."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="The Slack app's Signing Secret: every request from Slack is checked with it.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack's Web API. Point it elsewhere for an egress proxy or a test fake.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:

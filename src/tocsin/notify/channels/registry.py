@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from tocsin.notify.channels.base import ChannelPackage
 from tocsin.notify.channels.email import package as email
+from tocsin.notify.channels.slack import package as slack
 
-CHANNELS: tuple[ChannelPackage, ...] = (email.PACKAGE,)
+CHANNELS: tuple[ChannelPackage, ...] = (email.PACKAGE, slack.PACKAGE)
