@@ -199,7 +199,7 @@ class FakeSlack:
             return f"{method} without a fallback text"
         blocks = arguments.get("blocks")
         if blocks is not None:
-            return _blocks_problem(json.loads(blocks) if isinstance(blocks, str) else blocks)
+            return blocks_problem(json.loads(blocks) if isinstance(blocks, str) else blocks)
         return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -249,7 +249,7 @@ class FakeSlack:
         return Handler
 
 
-def _blocks_problem(blocks: Any) -> str | None:
+def blocks_problem(blocks: Any) -> str | None:
     if not isinstance(blocks, list) or len(blocks) > 50:
         return "blocks is not a list of at most 50 blocks"
     for block in blocks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import api_keys, config_docs, db, serve, users
+from tocsin.cli import api_keys, config_docs, db, serve, slack, users
 
 app = typer.Typer(
     name="tocsin",
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(config_docs.app, name="config")
+app.add_typer(slack.app, name="slack")
 
 
 def main() -> None:

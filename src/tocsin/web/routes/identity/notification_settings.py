@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.actions.identity import contact_methods, notification_rules
+from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.incidents import Urgency
 from tocsin.errors import InvalidInput, TocsinError
@@ -41,6 +42,9 @@ async def page(
         urgencies=list(Urgency),
         kinds=contact_methods.ADDRESSED,
         channel_kinds=list(ChannelKind),
+        slack_configured=ChannelKind.SLACK in configured_kinds(context_of(request).settings),
+        can_install_slack=actor.principal.is_platform_admin
+        or TeamRole.ADMIN in actor.principal.team_roles.values(),
         error=error,
         status_code=422 if error else 200,
     )
