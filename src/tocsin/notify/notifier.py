@@ -102,4 +102,6 @@ def build(
 
 def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:
     """The kinds ``build(settings, …)`` can deliver, known without building it."""
-    return frozenset(package.kind for package in CHANNELS if package.configured(settings))
+    return frozenset(
+        package.kind for package in CHANNELS if package.pages and package.configured(settings)
+    )

@@ -100,6 +100,9 @@ class ChannelPackage:
     # address of such a place, checked and normalised, or ``InvalidInput`` naming
     # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).
     post_address: Callable[[str], str] | None = None
+    # Whether the channel carries personal pages once configured; a channel that only
+    # posts to shared places (Teams through Workflows) is never counted as reaching anyone.
+    pages: bool = True
 
 
 # Keeping what was posted in step with the incident ------------------------------------

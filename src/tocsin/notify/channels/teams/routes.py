@@ -1,0 +1,61 @@
+"""Where a Teams card's buttons lead: a confirmation page, then the action as the person
+who confirms.
+
+``GET /teams/incidents/{id}/{acknowledge|resolve}`` asks (a link preview or a scanner
+that fetches the URL changes nothing); the form posts back, signed in and with its CSRF
+token, and the change is made through ``actions/`` like any other, "via Teams". A lost
+race is shown on the incident page, which says who got there first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.actions.incidents import incidents, queries
+from tocsin.errors import StaleTransition
+from tocsin.http.context import context_of
+from tocsin.http.deps import DbSession
+from tocsin.web.pages import PageActor, redirect, render, require_csrf
+
+router = APIRouter(prefix="/teams/incidents/{incident_id}", include_in_schema=False)
+VIA = "teams"
+Change = Literal["acknowledge", "resolve"]
+
+
+@router.get("/{change}")
+async def confirm(
+    incident_id: uuid.UUID,
+    change: Change,
+    request: Request,
+    session: DbSession,
+    signed_in: PageActor,
+) -> Response:
+    incident = await queries.get_incident(session, actor=signed_in.actor, incident_id=incident_id)
+    return render(
+        request, "teams/confirm.html", signed_in=signed_in, incident=incident, change=change
+    )
+
+
+@router.post("/{change}")
+async def act(
+    incident_id: uuid.UUID,
+    change: Change,
+    request: Request,
+    session: DbSession,
+    signed_in: PageActor,
+) -> Response:
+    await require_csrf(request, signed_in)
+    now = context_of(request).clock.now()
+    change_of = incidents.acknowledge if change == "acknowledge" else incidents.resolve
+    try:
+        async with session.begin_nested():
+            await change_of(
+                session, incident_id=incident_id, actor=signed_in.actor, via=VIA, now=now
+            )
+    except StaleTransition as lost:
+        return redirect(f"/incidents/{incident_id}", notice=lost.detail)
+    return redirect(f"/incidents/{incident_id}")
