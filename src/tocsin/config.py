@@ -263,6 +263,25 @@ class Settings(BaseSettings):
         description="Slack's Web API. Point it elsewhere for an egress proxy or a test fake.",
     )
 
+    # Twilio (docs/channels/sms.md): texts and their replies.
+    twilio_account_sid: str | None = Field(default=None, description="Twilio Account SID.")
+    twilio_auth_token: SecretStr | None = Field(
+        default=None,
+        description="Twilio Auth Token: sends texts and checks Twilio's signed webhooks.",
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None,
+        description="Messaging Service SID (MG…) texts are sent through (preferred).",
+    )
+    twilio_from_number: str | None = Field(
+        default=None,
+        description="Or the Twilio number texts come from (E.164), without a Messaging Service.",
+    )
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com",
+        description="Twilio's REST API. Point it elsewhere for an egress proxy or a test fake.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from tocsin.notify.channels.base import ChannelPackage
 from tocsin.notify.channels.email import package as email
 from tocsin.notify.channels.slack import package as slack
+from tocsin.notify.channels.sms import package as sms
 from tocsin.notify.channels.teams import package as teams
 
-CHANNELS: tuple[ChannelPackage, ...] = (email.PACKAGE, slack.PACKAGE, teams.PACKAGE)
+CHANNELS: tuple[ChannelPackage, ...] = (
+    email.PACKAGE,
+    slack.PACKAGE,
+    teams.PACKAGE,
+    sms.PACKAGE,
+)

@@ -1,0 +1,1 @@
+"""The vendors that carry texts."""

@@ -1,0 +1,290 @@
+"""SMS, end to end: a fake Twilio over loopback, replies and status callbacks signed with
+``twilio``'s own ``RequestValidator``, a real PostgreSQL and a frozen clock. The fake is
+strict: an unclaimed text (a duplicate, a text to an opted-out number) fails the test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from tests.fakes import twilio as fake
+from tests.fakes.twilio import FakeTwilio
+from tests.notify.conftest import Oncall, sending_engine
+from tests.scenarios.conftest import World, send, trigger
+from tocsin.clock import FrozenClock
+from tocsin.config import Settings
+from tocsin.db.models.audit import AuditEvent
+from tocsin.db.models.contact_methods import ContactMethod
+from tocsin.db.models.deliveries import Delivery
+from tocsin.db.session import Database
+from tocsin.domain.channels import ChannelKind
+from tocsin.domain.deliveries import DeliveryStatus
+from tocsin.engine.loop import Engine
+from tocsin.notify import notifier as notify
+
+ALICE = "+15555550100"
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    server = FakeTwilio()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.unexpected() == [], f"unexpected Twilio traffic: {server.unexpected()}"
+
+
+@pytest.fixture
+def settings(settings: Settings, twilio: FakeTwilio) -> Settings:
+    assert settings.base_url == fake.PUBLIC_URL
+    return settings.model_copy(
+        update={
+            "twilio_account_sid": fake.ACCOUNT_SID,
+            "twilio_auth_token": SecretStr(fake.AUTH_TOKEN),
+            "twilio_messaging_service_sid": fake.MESSAGING_SERVICE_SID,
+            "twilio_api_url": twilio.api_url,
+        }
+    )
+
+
+@pytest.fixture
+def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
+    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+
+
+@pytest.fixture
+async def phone(oncall: Oncall, database: Database, clock: FrozenClock) -> Oncall:
+    """Alice has a verified phone (her default rules text her 2 minutes into a page)."""
+    async with database.transaction() as session:
+        session.add(
+            ContactMethod(
+                id=uuid.uuid4(),
+                user_id=oncall.alice.id,
+                kind=ChannelKind.SMS,
+                label="mobile",
+                address=ALICE,
+                details={},
+                verified_at=clock.now(),
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+    return oncall
+
+
+async def _texted(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+) -> fake.Text:
+    await send(client, oncall.key, trigger("db-1/disk"))
+    await engine.tick()
+    clock.advance(minutes=2)
+    await engine.tick()
+    return twilio.expect(ALICE)
+
+
+async def _from_twilio(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], *, signature: str | None = None
+) -> httpx.Response:
+    url = f"{fake.PUBLIC_URL}{path}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers["X-Twilio-Signature"] = signature if signature is not None else fake.sign(url, params)
+    return await client.post(path, content=urlencode(params), headers=headers)
+
+
+def _reply(body: str, sender: str = ALICE) -> dict[str, str]:
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": fake.ACCOUNT_SID,
+        "From": sender,
+        "To": "+15555559999",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+async def test_a_page_is_one_gsm7_segment_and_a_reply_acknowledges_as_the_person(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    world: World,
+    database: Database,
+) -> None:
+    text = await _texted(client, phone, engine, clock, twilio)
+    assert text.body == (
+        "tocsin #1 [CRITICAL] Disk full on db-1 - reply 1A to ack, 1R to resolve "
+        "https://tocsin.test/incidents/number/1"
+    )
+    assert len(text.body) <= 160
+
+    answered = await _from_twilio(client, "/twilio/sms", _reply("1a"))
+    assert answered.status_code == 200, answered.text
+    assert "<Message>tocsin #1 acknowledged.</Message>" in answered.text
+    incident = await world.incident()
+    assert incident.acknowledged_by == "alice@example.com"
+    async with database.transaction() as session:
+        event = await session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "incident.acknowledged")
+        )
+    assert event is not None
+    assert event.details["via"] == "sms"
+    assert event.actor_id == phone.alice.id
+
+    again = await _from_twilio(client, "/twilio/sms", _reply("ACK 1"))
+    assert "already acknowledged by alice@example.com" in again.text
+    unknown = await _from_twilio(client, "/twilio/sms", _reply("77R"))
+    assert "no incident #77" in unknown.text
+    stranger = await _from_twilio(client, "/twilio/sms", _reply("1R", sender="+15555550199"))
+    assert "does not know this number" in stranger.text
+    resolved = await _from_twilio(client, "/twilio/sms", _reply("R"))
+    assert "tocsin #1 resolved." in resolved.text
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [pytest.param("", id="missing"), pytest.param("bm90IGEgc2lnbmF0dXJl", id="forged")],
+)
+async def test_a_reply_twilio_did_not_sign_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    world: World,
+    signature: str,
+) -> None:
+    await _texted(client, phone, engine, clock, twilio)
+    refused = await _from_twilio(client, "/twilio/sms", _reply("1A"), signature=signature)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await world.incident()).status.value == "triggered"
+    # Signed for other parameters than those sent: refused too.
+    params = _reply("1A")
+    tampered = await client.post(
+        "/twilio/sms",
+        content=urlencode({**params, "From": "+15555550199"}),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": fake.sign(f"{fake.PUBLIC_URL}/twilio/sms", params),
+        },
+    )
+    assert tampered.status_code == 403
+
+
+async def test_stop_disables_the_number_and_no_text_goes_there_until_start(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    database: Database,
+) -> None:
+    stopped = await _from_twilio(client, "/twilio/sms", _reply("STOP"))
+    assert stopped.status_code == 200
+    async with database.transaction() as session:
+        method = await session.scalar(
+            sa.select(ContactMethod).where(ContactMethod.kind == ChannelKind.SMS)
+        )
+    assert method is not None
+    assert method.disabled_reason == "replied STOP"
+
+    await send(client, phone.key, trigger("db-1/disk"))
+    await engine.tick()
+    clock.advance(minutes=3)
+    await engine.tick()  # no text (the strict fake would show it)
+
+    await _from_twilio(client, "/twilio/sms", _reply("START"))
+    async with database.transaction() as session:
+        method = await session.scalar(
+            sa.select(ContactMethod).where(ContactMethod.kind == ChannelKind.SMS)
+        )
+    assert method is not None
+    assert method.disabled_at is None
+
+
+async def test_twilio_saying_the_number_opted_out_fails_for_good_and_disables_it(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    database: Database,
+) -> None:
+    twilio.refuse(400, 21610, "Attempt to send to unsubscribed recipient")
+    await send(client, phone.key, trigger("db-1/disk"))
+    await engine.tick()
+    clock.advance(minutes=2)
+    await engine.tick()
+    async with database.transaction() as session:
+        delivery = await session.scalar(sa.select(Delivery).where(Delivery.kind == ChannelKind.SMS))
+        method = await session.scalar(
+            sa.select(ContactMethod).where(ContactMethod.kind == ChannelKind.SMS)
+        )
+    assert delivery is not None
+    assert (delivery.status, delivery.error_code) == (DeliveryStatus.FAILED, "opted_out")
+    assert method is not None
+    assert method.disabled_reason == "twilio: the number replied STOP"
+
+
+async def test_a_late_undelivered_status_fails_the_sent_text(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    database: Database,
+) -> None:
+    text = await _texted(client, phone, engine, clock, twilio)
+    callback = {
+        "MessageSid": text.sid,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": fake.ACCOUNT_SID,
+        "To": ALICE,
+    }
+    answered = await _from_twilio(client, "/twilio/status", callback)
+    assert answered.status_code == 204
+    async with database.transaction() as session:
+        delivery = await session.scalar(sa.select(Delivery).where(Delivery.kind == ChannelKind.SMS))
+    assert delivery is not None
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.error_detail == "Twilio: undelivered 30003"
+    # The same callback again changes nothing.
+    assert (await _from_twilio(client, "/twilio/status", callback)).status_code == 204
+
+
+async def test_an_acknowledgement_by_email_cancels_the_text_still_to_come(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    world: World,
+    database: Database,
+) -> None:
+    await send(client, phone.key, trigger("db-1/disk"))
+    await engine.tick()
+    incident = await world.incident()
+    alice = await phone.seed.as_user(phone.alice)
+    assert (await alice.post(f"/api/v1/incidents/{incident.id}/acknowledge")).status_code == 200
+    clock.advance(minutes=3)
+    await engine.tick()  # the SMS due at 2 minutes is not sent (strict fake)
+    async with database.transaction() as session:
+        texts = (
+            await session.scalars(sa.select(Delivery).where(Delivery.kind == ChannelKind.SMS))
+        ).all()
+    assert all(delivery.status is DeliveryStatus.CANCELLED for delivery in texts)
