@@ -48,6 +48,10 @@ LEASE = timedelta(seconds=60)
 # Calls of one tick run this many at a time: a burst of changes is not a burst of
 # requests that a chat vendor would answer with 429.
 CONCURRENCY = 8
+# A tick looks at incidents changed since the previous one, less this margin: more than
+# any transaction takes between taking its time and committing.
+MARGIN = timedelta(seconds=10)
+FULL_EVERY = timedelta(minutes=1)
 
 
 def posters(notifier: Notifier) -> dict[ChannelKind, PostsIncidents]:
@@ -66,14 +70,29 @@ class FollowUpModule:
         self.posters = posters(notifier)
         self.refreshers = refreshers(notifier)
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        # When this lane last looked at every change, and last looked back a whole day.
+        self._looked_at: datetime | None = None
+        self._full_at: datetime | None = None
+
+    def _since(self, now: datetime) -> datetime:
+        """Changes since the last look, less a margin for transactions that committed
+        after it with an earlier ``updated_at``; the whole horizon after a start and
+        every ``FULL_EVERY`` (a refresh put back after a failure is found then)."""
+        if self._looked_at is None or self._full_at is None or now - self._full_at >= FULL_EVERY:
+            self._full_at = now
+            return now - store.HORIZON
+        return self._looked_at - MARGIN
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
         report = TickReport(self.name)
+        since = self._since(now)
         async with database.transaction() as session:
-            await store.open_posts(session, kinds=self.posters, now=now)
-            posts = await store.claim_posts(session, lease=LEASE, now=now, limit=batch_size)
+            await store.open_posts(session, kinds=self.posters, since=since, now=now)
+            posts = await store.claim_posts(
+                session, lease=LEASE, since=since, now=now, limit=batch_size
+            )
             refreshes = await store.claim_refreshes(
-                session, kinds=self.refreshers, now=now, limit=batch_size
+                session, kinds=self.refreshers, since=since, now=now, limit=batch_size
             )
             views = await store.incident_views(
                 session,
@@ -91,6 +110,8 @@ class FollowUpModule:
             }
         report.claimed = len(posts) + len(refreshes)
         report.more = len(posts) >= batch_size or len(refreshes) >= batch_size
+        if not report.more:
+            self._looked_at = now
         outcomes = await asyncio.gather(
             *[self._post(post, views, timelines.get(post.id, [])) for post in posts],
             *[self._refresh(refresh, views) for refresh in refreshes],

@@ -104,9 +104,17 @@ OPEN_WITH_ALERT: LiteralString = """
         ) AS event(position, action, details)
         ORDER BY event.position
     ), woken AS (
-        -- The payload names the engine modules with new work: only their lanes wake (a
-        -- new incident is paged, and posted where its service posts incidents).
-        SELECT pg_notify('tocsin_engine', 'escalations,follow_ups') AS sent
+        -- The payload names the engine modules with new work: only their lanes wake. A
+        -- new incident is paged; the follow-up lane wakes only when its service posts
+        -- incidents somewhere (a lane tick per alert would cost every service).
+        SELECT pg_notify(
+            'tocsin_engine',
+            CASE WHEN EXISTS (
+                SELECT 1 FROM post_target
+                WHERE post_target.service_id = %(service_id)s
+                  AND post_target.broken_at IS NULL
+            ) THEN 'escalations,follow_ups' ELSE 'escalations' END
+        ) AS sent
     )
     SELECT created.id, created.number FROM created, woken
     """

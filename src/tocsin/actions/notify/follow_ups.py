@@ -16,8 +16,10 @@ Two kinds of message change after they are sent (``notify/channels/base.py``):
   incident's next change repairs. A page is never sent or withheld by this: it only
   changes what an already sent message shows.
 
-Only incidents changed within ``HORIZON`` are looked at, so the lane's queries stay small
-however long the history is; an incident quiet for longer has nothing to bring in step.
+Only incidents changed since ``since`` are looked at (through ``ix_incident_updated_at``):
+the lane passes the time of its previous look less a margin, and looks back the whole
+``HORIZON`` (a day) now and then and after a start, so its queries stay small however
+busy the system is; an incident quiet for longer than a day has nothing to bring in step.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class ClaimedRefresh:
 
 
 async def open_posts(
-    session: AsyncSession, *, kinds: Collection[ChannelKind], now: datetime
+    session: AsyncSession, *, kinds: Collection[ChannelKind], since: datetime, now: datetime
 ) -> int:
     """Create the missing posts: every incident changed lately, made after one of its
     service's working places of ``kinds`` was named, gets one post there."""
@@ -134,7 +136,7 @@ async def open_posts(
         .where(
             PostTarget.kind.in_(list(kinds)),
             PostTarget.broken_at.is_(None),
-            Incident.updated_at > now - HORIZON,
+            Incident.updated_at > since,
             Incident.created_at >= PostTarget.created_at,
         )
     )
@@ -159,7 +161,7 @@ async def open_posts(
 
 
 async def claim_posts(
-    session: AsyncSession, *, lease: timedelta, now: datetime, limit: int
+    session: AsyncSession, *, lease: timedelta, since: datetime, now: datetime, limit: int
 ) -> list[ClaimedPost]:
     """Lease up to ``limit`` posts behind their incident and due."""
     behind = (
@@ -167,7 +169,11 @@ async def claim_posts(
         .join(Incident, Incident.id == IncidentPost.incident_id)
         .join(PostTarget, PostTarget.id == IncidentPost.target_id)
         .where(
-            Incident.updated_at > now - HORIZON,
+            # A post waiting for its retry may belong to an incident quiet since.
+            sa.or_(
+                Incident.updated_at > since,
+                sa.and_(IncidentPost.attempts > 0, Incident.updated_at > now - HORIZON),
+            ),
             sa.or_(
                 IncidentPost.synced_version.is_(None),
                 IncidentPost.synced_version < Incident.updated_at,
@@ -275,7 +281,12 @@ async def post_failed(
 
 
 async def claim_refreshes(
-    session: AsyncSession, *, kinds: Collection[ChannelKind], now: datetime, limit: int
+    session: AsyncSession,
+    *,
+    kinds: Collection[ChannelKind],
+    since: datetime,
+    now: datetime,
+    limit: int,
 ) -> list[ClaimedRefresh]:
     """Sent pages of ``kinds`` whose incident changed since they last showed it, claimed
     by moving their ``refreshed_version`` to the incident's (see the module docstring)."""
@@ -286,7 +297,7 @@ async def claim_refreshes(
         sa.select(Delivery.id, Delivery.refreshed_version, Incident.updated_at)
         .join(Incident, Incident.id == Delivery.incident_id)
         .where(
-            Incident.updated_at > now - HORIZON,
+            Incident.updated_at > since,
             Delivery.kind.in_(list(kinds)),
             Delivery.purpose == Purpose.PAGE,
             Delivery.status.in_(list(SUCCEEDED)),
