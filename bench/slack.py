@@ -24,8 +24,6 @@ import json
 import os
 import platform
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,8 +35,8 @@ from slack_sdk.signature import SignatureVerifier
 from tests.fakes import slack as fake
 from tests.fakes.slack import FakeSlack
 
-from bench import _notify
-from bench.notify_latency import free_port, load
+from bench import _notify, _setup
+from bench.notify_latency import load
 from tocsin.actions.actors import system_actor
 from tocsin.clock import SystemClock
 from tocsin.db.models.users import User
@@ -157,79 +155,57 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--press-rate", type=float, default=20.0)
     args = parser.parse_args()
-    http_port = free_port()
     slack = FakeSlack()
     slack.start()
-    with (
-        _notify.fresh_database() as url,
-        tempfile.TemporaryDirectory(prefix="tocsin-bench-") as folder,
-    ):
-        key = asyncio.run(_notify.seed(url, responders=1))
-        asyncio.run(link(url))
-        env = {
-            **os.environ,
-            "TOCSIN_DATABASE_URL": url,
-            "TOCSIN_DATA_DIR": str(Path(folder) / "data"),
-            "TOCSIN_SECRET_KEY": _notify.SECRET.decode(),
-            "TOCSIN_LOG_LEVEL": "warning",
-            "TOCSIN_NOTIFY_BUNDLE_THRESHOLD": "0",
-            "TOCSIN_INGEST_RATE_PER_MINUTE": "0",
-            "TOCSIN_SLACK_CLIENT_ID": fake.CLIENT_ID,
-            "TOCSIN_SLACK_CLIENT_SECRET": fake.CLIENT_SECRET,
-            "TOCSIN_SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "TOCSIN_SLACK_API_URL": slack.api_url,
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tocsin", "serve", "--port", str(http_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{http_port}"
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            accepted = asyncio.run(load(base, key, args.rate, args.seconds))
-            wait_until = time.monotonic() + 60
-            while len(pages(slack)) < len(accepted) and time.monotonic() < wait_until:
-                time.sleep(0.1)
-            received = pages(slack)
-            arrivals = {
-                match.group(1): at
-                for text, (at, _, _) in received.items()
-                if (match := PAGE_TEXT.match(text))
+    try:
+        with (
+            _notify.fresh_database() as url,
+            tempfile.TemporaryDirectory(prefix="tocsin-bench-") as folder,
+        ):
+            key = asyncio.run(_notify.seed(url, responders=1))
+            asyncio.run(link(url))
+            env = {
+                "TOCSIN_SECRET_KEY": _notify.SECRET.decode(),
+                "TOCSIN_NOTIFY_BUNDLE_THRESHOLD": "0",
+                "TOCSIN_SLACK_CLIENT_ID": fake.CLIENT_ID,
+                "TOCSIN_SLACK_CLIENT_SECRET": fake.CLIENT_SECRET,
+                "TOCSIN_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "TOCSIN_SLACK_API_URL": slack.api_url,
             }
-            page_latencies = [
-                arrivals[title] - at for title, at in accepted.items() if title in arrivals
-            ]
-            time.sleep(1)
-            targets = [
-                (incident, ts) for _, incident, ts in list(received.values())[: args.presses]
-            ]
-            sent = asyncio.run(press_all(base, targets, args.press_rate))
-            wait_until = time.monotonic() + 30
-            while (
-                len(set(sent) & set(updates(slack))) < len(sent) and time.monotonic() < wait_until
-            ):
-                time.sleep(0.1)
-            arrived = updates(slack)
-            press_latencies = [arrived[ts] - at for ts, at in sent.items() if ts in arrived]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            slack.stop()
-        print(
-            f"alerts: {len(accepted)} at {args.rate:g}/s for {args.seconds:g} s; "
-            f"calls the fake refused: {len(slack.problems)} {slack.problems[:3]}"
-        )
-        report("accepted -> chat.postMessage", page_latencies, len(accepted))
-        report("press -> chat.update", press_latencies, len(sent))
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.python_version()}")
+            with _setup.serve(url, Path(folder) / "data", env=env) as servers:
+                base = servers.base_urls[0]
+                accepted = asyncio.run(load(base, key, args.rate, args.seconds))
+                wait_until = time.monotonic() + 60
+                while len(pages(slack)) < len(accepted) and time.monotonic() < wait_until:
+                    time.sleep(0.1)
+                received = pages(slack)
+                arrivals = {
+                    match.group(1): at
+                    for text, (at, _, _) in received.items()
+                    if (match := PAGE_TEXT.match(text))
+                }
+                page_latencies = [
+                    arrivals[title] - at for title, at in accepted.items() if title in arrivals
+                ]
+                time.sleep(1)
+                chosen = list(received.values())[: args.presses]
+                sent = asyncio.run(
+                    press_all(base, [(incident, ts) for _, incident, ts in chosen], args.press_rate)
+                )
+                wait_until = time.monotonic() + 30
+                while set(sent) - set(updates(slack)) and time.monotonic() < wait_until:
+                    time.sleep(0.1)
+                arrived = updates(slack)
+                press_latencies = [arrived[ts] - at for ts, at in sent.items() if ts in arrived]
+    finally:
+        slack.stop()
+    print(
+        f"alerts: {len(accepted)} at {args.rate:g}/s for {args.seconds:g} s; "
+        f"calls the fake refused: {len(slack.problems)} {slack.problems[:3]}"
+    )
+    report("accepted -> chat.postMessage", page_latencies, len(accepted))
+    report("press -> chat.update", press_latencies, len(sent))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.python_version()}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.loopback import LoopbackServer
 
 BOT_TOKEN = "xoxb-test-bot-token"
 CLIENT_ID = "111.222"
@@ -85,12 +87,11 @@ class FakeSlack:
         self.ts_of: dict[int, str] = {}
         self._ts = 1700000000
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler())
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._http.port
 
     @property
     def api_url(self) -> str:
@@ -100,11 +101,10 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.port}/response/{name}"
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     # Scripting ------------------------------------------------------------------------
 

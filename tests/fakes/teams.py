@@ -15,9 +15,11 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 ELEMENTS = {"TextBlock", "FactSet", "ColumnSet", "Container", "Image"}
 VERSIONS = {"1.0", "1.1", "1.2", "1.3", "1.4"}
@@ -53,19 +55,17 @@ class FakeWorkflow:
         self.problems: list[str] = []
         self.script: deque[tuple[int, dict[str, str]]] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/workflows/abc/triggers/manual/paths/invoke?sig=s3cret"
+        return f"{self._http.origin}/workflows/abc/triggers/manual/paths/invoke?sig=s3cret"
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def answer(self, status: int, headers: dict[str, str] | None = None) -> None:
         with self._lock:
