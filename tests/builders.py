@@ -7,6 +7,7 @@ the product itself would have written, audit events included.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from tocsin.actions.services.integration_settings import Destination
 from tocsin.app import create_app
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
+from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.models.escalation_policies import EscalationPolicy
 from tocsin.db.models.integrations import Integration, IntegrationKind
 from tocsin.db.models.schedules import Schedule
@@ -31,6 +33,7 @@ from tocsin.db.models.users import User
 from tocsin.db.session import Database
 from tocsin.domain import routing
 from tocsin.domain.access import Scope, TeamRole
+from tocsin.domain.channels import ChannelKind
 from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
 from tocsin.domain.incidents import UrgencyRule
 from tocsin.http import csrf
@@ -221,6 +224,26 @@ class Seed:
                 auto_resolve_hours=auto_resolve_hours,
                 now=self.clock.now(),
             )
+
+    async def verified_method(
+        self, user: User, kind: ChannelKind, address: str, label: str = ""
+    ) -> ContactMethod:
+        """A contact method already verified (what a person's proof made it)."""
+        now = self.clock.now()
+        method = ContactMethod(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            kind=kind,
+            label=label or kind.value,
+            address=address,
+            details={},
+            verified_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.database.transaction() as session:
+            session.add(method)
+        return method
 
     async def integration(
         self,

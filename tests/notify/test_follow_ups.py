@@ -26,7 +26,6 @@ from tocsin.actions.actors import system_actor
 from tocsin.actions.services import post_targets
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
-from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.models.follow_ups import IncidentPost
 from tocsin.db.models.follow_ups import PostTarget as PostTargetRow
 from tocsin.db.models.services import Service
@@ -271,20 +270,7 @@ async def test_a_sent_chat_page_is_refreshed_when_its_incident_changes(
     world: World,
 ) -> None:
     # Alice has a Slack method (her default rules already page every kind at once).
-    async with database.transaction() as session:
-        session.add(
-            ContactMethod(
-                id=uuid.uuid4(),
-                user_id=oncall.alice.id,
-                kind=ChannelKind.SLACK,
-                label="Slack",
-                address="U0ALICE",
-                details={},
-                verified_at=clock.now(),
-                created_at=clock.now(),
-                updated_at=clock.now(),
-            )
-        )
+    await oncall.seed.verified_method(oncall.alice, ChannelKind.SLACK, "U0ALICE", "Slack")
     await send(client, oncall.key, trigger("db-1/disk"))
     await chat_engine.tick()
     assert len(chat.provider.sent) == 1

@@ -64,20 +64,7 @@ def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenCl
 @pytest.fixture
 async def phone(oncall: Oncall, database: Database, clock: FrozenClock) -> Oncall:
     """Alice has a verified phone (her default rules text her 2 minutes into a page)."""
-    async with database.transaction() as session:
-        session.add(
-            ContactMethod(
-                id=uuid.uuid4(),
-                user_id=oncall.alice.id,
-                kind=ChannelKind.SMS,
-                label="mobile",
-                address=ALICE,
-                details={},
-                verified_at=clock.now(),
-                created_at=clock.now(),
-                updated_at=clock.now(),
-            )
-        )
+    await oncall.seed.verified_method(oncall.alice, ChannelKind.SMS, ALICE, "mobile")
     return oncall
 
 
