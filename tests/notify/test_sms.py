@@ -62,7 +62,7 @@ def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenCl
 
 
 @pytest.fixture
-async def phone(oncall: Oncall, database: Database, clock: FrozenClock) -> Oncall:
+async def phone(oncall: Oncall) -> Oncall:
     """Alice has a verified phone (her default rules text her 2 minutes into a page)."""
     await oncall.seed.verified_method(oncall.alice, ChannelKind.SMS, ALICE, "mobile")
     return oncall
