@@ -8,6 +8,7 @@ ephemeral Slack message: what happened, or why nothing did.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -31,6 +32,12 @@ async def incident_id_of(session: AsyncSession, number: int) -> uuid.UUID | None
     return await session.scalar(sa.select(Incident.id).where(Incident.number == number))
 
 
+@dataclass(frozen=True)
+class Answer:
+    changed: bool
+    text: str
+
+
 async def act(
     database: Database,
     *,
@@ -39,24 +46,27 @@ async def act(
     incident_id: uuid.UUID,
     now: datetime,
     snooze_minutes: int | None = None,
-) -> str:
-    """Do ``action`` on the incident; the sentence to answer with."""
+) -> Answer:
+    """Do ``action`` on the incident; whether it changed, and the sentence to answer."""
     try:
         async with database.transaction() as session:
             changed = await _apply(session, actor, action, incident_id, now, snooze_minutes)
-            return f"{_done(action, snooze_minutes)} incident #{changed.number}: {changed.title}"
+            done = _done(action, snooze_minutes)
+            return Answer(True, f"{done} incident #{changed.number}: {changed.title}")
     except StaleTransition as error:
         number = await _number(database, incident_id)
         who = error.extensions.get("by")
         state = error.extensions.get("incident_status", "changed")
-        return f"Incident #{number} is already {state}{f' by {who}' if who else ''}."
+        return Answer(False, f"Incident #{number} is already {state}{f' by {who}' if who else ''}.")
     except PermissionDenied:
         number = await _number(database, incident_id)
-        return f"You may not change incident #{number}: you are not a responder of its team."
+        return Answer(
+            False, f"You may not change incident #{number}: you are not a responder of its team."
+        )
     except NotFound:
-        return "There is no such incident."
+        return Answer(False, "There is no such incident.")
     except TocsinError as error:
-        return f"Nothing changed: {error.detail}"
+        return Answer(False, f"Nothing changed: {error.detail}")
 
 
 async def _apply(

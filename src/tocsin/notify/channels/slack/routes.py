@@ -23,7 +23,7 @@ import json
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -154,11 +154,10 @@ async def slash_command(request: Request) -> Response:
         if incident_id is None:
             return _ephemeral(f"There is no incident #{parsed.number}.")
         action = blocks.ACKNOWLEDGE if parsed.verb is commands.Verb.ACKNOWLEDGE else blocks.RESOLVE
-        return _ephemeral(
-            await acting.act(
-                context.database, actor=actor, action=action, incident_id=incident_id, now=now
-            )
+        answer = await acting.act(
+            context.database, actor=actor, action=action, incident_id=incident_id, now=now
         )
+        return _ephemeral(answer.text)
     try:
         async with context.database.transaction() as session:
             if parsed.verb is commands.Verb.INCIDENTS:
@@ -186,7 +185,7 @@ async def interaction(request: Request, background: BackgroundTasks) -> Response
         return Response(status_code=200)
     actor = await _linked(context, team_id, user_id, client_ip(request))
     if actor is None:
-        background.add_task(_tell, response_url, UNLINKED)
+        background.add_task(_tell, context.settings.slack_api_url, response_url, UNLINKED)
         return Response(status_code=200)
     answer = await acting.act(
         context.database,
@@ -198,8 +197,8 @@ async def interaction(request: Request, background: BackgroundTasks) -> Response
     )
     # The message itself is updated by the follow-up lane (woken by the change); a
     # refusal or a lost race is told to the presser alone.
-    if not answer.startswith(("Acknowledged", "Resolved", "Escalated", "Snoozed")):
-        background.add_task(_tell, response_url, answer)
+    if not answer.changed:
+        background.add_task(_tell, context.settings.slack_api_url, response_url, answer.text)
     return Response(status_code=200)
 
 
@@ -240,9 +239,13 @@ def _press(payload: Any) -> tuple[str, str, str, uuid.UUID, int | None, str] | N
     )
 
 
-async def _tell(response_url: str, text: str) -> None:
-    """An ephemeral answer to the presser, through Slack's ``response_url``."""
-    if not response_url.startswith("https://") and not response_url.startswith("http://127."):
+async def _tell(api_url: str, response_url: str, text: str) -> None:
+    """An ephemeral answer to the presser, through Slack's ``response_url``: only to
+    Slack's own hooks, or to where ``TOCSIN_SLACK_API_URL`` points (an egress proxy, a
+    test's fake), never to any URL a request names."""
+    target, api = urlsplit(response_url), urlsplit(api_url)
+    slack_hook = target.scheme == "https" and target.hostname == "hooks.slack.com"
+    if not slack_hook and (target.scheme, target.netloc) != (api.scheme, api.netloc):
         return
     try:
         await AsyncWebhookClient(response_url, timeout=5).send(
@@ -420,6 +423,15 @@ async def oauth_callback(request: Request, signed_in: PageActor) -> HTMLResponse
         )
     team = answer.get("team") or {}
     expires_in = answer.get("expires_in")
+    if not team.get("id") or not answer.get("access_token"):
+        return render(
+            request,
+            "slack/installed.html",
+            signed_in=signed_in,
+            ok=False,
+            status_code=502,
+            detail="Slack's answer named no workspace or bot token. Start again.",
+        )
     async with context.database.transaction() as session:
         await workspaces.install(
             session,
@@ -430,7 +442,9 @@ async def oauth_callback(request: Request, signed_in: PageActor) -> HTMLResponse
             bot_user_id=str(answer.get("bot_user_id", "")),
             bot_token=str(answer.get("access_token", "")),
             refresh_token=answer.get("refresh_token"),
-            expires_at=now + timedelta(seconds=int(expires_in)) if expires_in else None,
+            expires_at=(
+                now + timedelta(seconds=expires_in) if isinstance(expires_in, int) else None
+            ),
             now=now,
         )
     return render(
