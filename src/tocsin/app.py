@@ -146,8 +146,9 @@ def create_app(
     ):
         app.include_router(page_router)
     for package in CHANNELS:
-        for channel_router in package.routers:
-            app.include_router(channel_router)
+        if package.configured(settings):
+            for channel_router in package.routers():
+                app.include_router(channel_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs_routes(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(settings))

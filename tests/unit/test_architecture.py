@@ -44,7 +44,13 @@ def test_domain_imports_no_io_layer() -> None:
 
 
 def test_no_function_local_imports_outside_the_embedded_database() -> None:
-    allowed = {"db/embedded.py"}
+    # Both for memory, not to dodge a cycle: pgserver, and the vendor SDKs of channels
+    # (imported by a channel's package.py only when the settings configure the channel).
+    allowed = {
+        "db/embedded.py",
+        "notify/channels/slack/package.py",
+        "notify/channels/sms/package.py",
+    }
     offenders = []
     for path in SRC.rglob("*.py"):
         relative = str(path.relative_to(SRC))

@@ -12,7 +12,7 @@ from tests.fakes.slack import blocks_problem
 from tocsin.domain.deliveries import Purpose
 from tocsin.domain.notices import IncidentFacts, Notice, Recipient
 from tocsin.notify.channels.slack import blocks, commands, routes
-from tocsin.notify.channels.slack.manifest import manifest
+from tocsin.notify.channels.slack.manifest import BOT_SCOPES, manifest
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -95,4 +95,4 @@ def test_the_manifest_points_slack_at_routes_tocsin_serves() -> None:
     for url in urls:
         assert url.startswith("https://oncall.example.com/")
         assert urlsplit(url).path in served
-    assert made["oauth_config"]["scopes"]["bot"] == list(routes.BOT_SCOPES)
+    assert made["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)

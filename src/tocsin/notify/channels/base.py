@@ -94,8 +94,11 @@ class ChannelPackage:
     configured: Callable[[Settings], bool]
     # The channel with its providers; called only when ``configured``.
     build: Callable[[Settings, Database, Clock], Channel[Any]]
-    # Its inbound webhooks and pages, mounted by the app.
-    routers: tuple[APIRouter, ...] = ()
+    # Its inbound webhooks and pages, mounted by the app when the channel is configured.
+    # A callable, like ``build``: a package imports its channel's modules, and so its
+    # vendor's SDK, only when the settings configure it (the Slack and Twilio SDKs cost
+    # some 20 MB resident), so an installation pays memory only for what it uses.
+    routers: Callable[[], tuple[APIRouter, ...]] = lambda: ()
     # For a channel that posts incidents to shared places (``PostsIncidents``): the
     # address of such a place, checked and normalised, or ``InvalidInput`` naming
     # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).

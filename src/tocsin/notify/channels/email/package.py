@@ -49,5 +49,5 @@ PACKAGE = ChannelPackage(
     kind=ChannelKind.EMAIL,
     configured=lambda settings: True,
     build=build,
-    routers=(routes.router,),
+    routers=lambda: (routes.router,),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.notify.channels.slack.routes import BOT_SCOPES
+BOT_SCOPES = ("chat:write", "im:write", "commands", "users:read")
 
 
 def manifest(base_url: str) -> dict[str, Any]:

@@ -3,21 +3,24 @@
 Configured when the app's Client ID, Client Secret and Signing Secret are set
 (``docs/channels/slack.md``); then pages reach people who linked their Slack account, and
 services may post their incidents to Slack channels.
+
+The channel's modules (and ``slack_sdk`` with ``aiohttp``, about 15 MB resident) are
+imported by ``build`` and ``routers``, which run only when Slack is configured.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from fastapi import APIRouter
 
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.errors import InvalidInput
-from tocsin.notify.channels.base import ChannelPackage
-from tocsin.notify.channels.slack import routes
-from tocsin.notify.channels.slack.channel import SlackChannel
-from tocsin.notify.channels.slack.web_api import SlackApi
+from tocsin.notify.channels.base import Channel, ChannelPackage
 from tocsin.security import secret_key
 from tocsin.security.encryption import Cipher
 
@@ -31,11 +34,19 @@ def configured(settings: Settings) -> bool:
     )
 
 
-def build(settings: Settings, database: Database, clock: Clock) -> SlackChannel:
+def build(settings: Settings, database: Database, clock: Clock) -> Channel[Any]:
+    from tocsin.notify.channels.slack.channel import SlackChannel  # noqa: PLC0415 - memory
+    from tocsin.notify.channels.slack.web_api import SlackApi  # noqa: PLC0415 - memory
+
     cipher = Cipher(secret_key.load_or_create(settings))
-    return SlackChannel(
-        SlackApi(database, cipher, clock, base_url=settings.slack_api_url), database
-    )
+    api = SlackApi(database, cipher, clock, base_url=settings.slack_api_url)
+    return SlackChannel(api, database)
+
+
+def routers() -> tuple[APIRouter, ...]:
+    from tocsin.notify.channels.slack import routes  # noqa: PLC0415 - memory
+
+    return (routes.router,)
 
 
 def post_address(value: str) -> str:
@@ -55,6 +66,6 @@ PACKAGE = ChannelPackage(
     kind=ChannelKind.SLACK,
     configured=configured,
     build=build,
-    routers=(routes.router,),
+    routers=routers,
     post_address=post_address,
 )

@@ -41,6 +41,7 @@ from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDe
 from tocsin.http.context import AppContext, context_of
 from tocsin.http.deps import client_ip
 from tocsin.notify.channels.slack import acting, blocks, commands, workspaces
+from tocsin.notify.channels.slack.manifest import BOT_SCOPES
 from tocsin.notify.channels.slack.web_api import SlackApi
 from tocsin.security import secret_key, tokens
 from tocsin.web.pages import PageActor, render, require_csrf
@@ -48,7 +49,6 @@ from tocsin.web.pages import PageActor, render, require_csrf
 router = APIRouter(include_in_schema=False)
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
-BOT_SCOPES = ("chat:write", "im:write", "commands", "users:read")
 LINK_LIFE = timedelta(minutes=10)
 # Slack's request timestamps are Unix seconds: more digits than this is not one.
 TIMESTAMP_DIGITS = 12

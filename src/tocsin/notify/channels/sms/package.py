@@ -1,16 +1,21 @@
 """SMS's entry in the channel registry: configured with a Twilio account and a sender
-(a Messaging Service or a number)."""
+(a Messaging Service or a number).
+
+The channel's modules (and the ``twilio`` library, about 18 MB resident) are imported by
+``build`` and ``routers``, which run only when Twilio is configured.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
 
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
-from tocsin.notify.channels.base import ChannelPackage
-from tocsin.notify.channels.sms import routes
-from tocsin.notify.channels.sms.channel import SmsChannel
-from tocsin.notify.channels.sms.providers.twilio import TwilioConfig, TwilioProvider
+from tocsin.notify.channels.base import Channel, ChannelPackage
 
 
 def configured(settings: Settings) -> bool:
@@ -21,10 +26,13 @@ def configured(settings: Settings) -> bool:
     )
 
 
-def build(settings: Settings, database: Database, clock: Clock) -> SmsChannel:
+def build(settings: Settings, database: Database, clock: Clock) -> Channel[Any]:
+    from tocsin.notify.channels.sms.channel import SmsChannel  # noqa: PLC0415 - memory
+    from tocsin.notify.channels.sms.providers import twilio  # noqa: PLC0415 - memory
+
     assert settings.twilio_account_sid is not None
     assert settings.twilio_auth_token is not None
-    twilio = TwilioConfig(
+    config = twilio.TwilioConfig(
         account_sid=settings.twilio_account_sid,
         auth_token=settings.twilio_auth_token.get_secret_value(),
         messaging_service_sid=settings.twilio_messaging_service_sid,
@@ -32,9 +40,13 @@ def build(settings: Settings, database: Database, clock: Clock) -> SmsChannel:
         status_callback=f"{settings.base_url}/twilio/status",
         api_url=settings.twilio_api_url,
     )
-    return SmsChannel([TwilioProvider(twilio)])
+    return SmsChannel([twilio.TwilioProvider(config)])
 
 
-PACKAGE = ChannelPackage(
-    kind=ChannelKind.SMS, configured=configured, build=build, routers=(routes.router,)
-)
+def routers() -> tuple[APIRouter, ...]:
+    from tocsin.notify.channels.sms import routes  # noqa: PLC0415 - memory
+
+    return (routes.router,)
+
+
+PACKAGE = ChannelPackage(kind=ChannelKind.SMS, configured=configured, build=build, routers=routers)

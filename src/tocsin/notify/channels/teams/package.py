@@ -49,7 +49,7 @@ PACKAGE = ChannelPackage(
     kind=ChannelKind.TEAMS,
     configured=lambda settings: True,
     build=build,
-    routers=(routes.router,),
+    routers=lambda: (routes.router,),
     post_address=post_address,
     pages=False,
 )
