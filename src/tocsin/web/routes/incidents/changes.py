@@ -37,7 +37,7 @@ async def acknowledge(
     incident_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
     await require_csrf(request, signed_in)
-    return await _attempt(
+    return await attempt(
         request,
         session,
         signed_in,
@@ -55,7 +55,7 @@ async def resolve(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     note = form.get("note", "").strip()[:10_000] or None
-    return await _attempt(
+    return await attempt(
         request,
         session,
         signed_in,
@@ -86,7 +86,7 @@ async def snooze(
             now=now,
         )
 
-    return await _attempt(request, session, signed_in, incident_id, act, done="Snoozed.")
+    return await attempt(request, session, signed_in, incident_id, act, done="Snoozed.")
 
 
 @router.post("/escalate")
@@ -101,7 +101,7 @@ async def escalate(
             session, incident_id=incident_id, actor=signed_in.actor, now=now, level=level
         )
 
-    return await _attempt(
+    return await attempt(
         request,
         session,
         signed_in,
@@ -132,7 +132,7 @@ async def reassign(
             policy_id=target if kind == "policy" else None,
         )
 
-    return await _attempt(request, session, signed_in, incident_id, act, done="Reassigned.")
+    return await attempt(request, session, signed_in, incident_id, act, done="Reassigned.")
 
 
 @router.post("/notes")
@@ -150,10 +150,10 @@ async def add_note(
             now=now,
         )
 
-    return await _attempt(request, session, signed_in, incident_id, act, done="Note added.")
+    return await attempt(request, session, signed_in, incident_id, act, done="Note added.")
 
 
-async def _attempt(
+async def attempt(
     request: Request,
     session: DbSession,
     signed_in: SignedIn,
