@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tocsin.errors import StaleTransition
+
 # Severity → the PagerDuty-style priority label and colour of the original (§4.4).
 PRIORITY = {
     "critical": ("CRITICAL", "#ff0000"),
@@ -74,3 +76,11 @@ def timeline_line(action: str, actor: str, details: dict[str, object]) -> str:
     if action == "incident.escalated" and level:
         return f"Escalated to level {level}"
     return f"{verb} by {actor}{through}"
+
+
+def already(lost: StaleTransition) -> str:
+    """What a lost race came to, for a reply in a chat or a text: "already acknowledged by
+    Ada" (``StaleTransition`` names the state and who put it there)."""
+    who = lost.extensions.get("by")
+    state = lost.extensions.get("incident_status", "changed")
+    return f"already {state}{f' by {who}' if who else ''}"

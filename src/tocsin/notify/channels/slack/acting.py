@@ -23,6 +23,7 @@ from tocsin.db.models.users import User
 from tocsin.db.session import Database
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.errors import NotFound, PermissionDenied, StaleTransition, TocsinError
+from tocsin.notify import wording
 from tocsin.notify.channels.slack import blocks
 
 VIA = "slack"
@@ -55,9 +56,7 @@ async def act(
             return Answer(True, f"{done} incident #{changed.number}: {changed.title}")
     except StaleTransition as error:
         number = await _number(database, incident_id)
-        who = error.extensions.get("by")
-        state = error.extensions.get("incident_status", "changed")
-        return Answer(False, f"Incident #{number} is already {state}{f' by {who}' if who else ''}.")
+        return Answer(False, f"Incident #{number} is {wording.already(error)}.")
     except PermissionDenied:
         number = await _number(database, incident_id)
         return Answer(

@@ -28,6 +28,7 @@ from tocsin.actions.notify import outcomes, tiers
 from tocsin.actions.wake import wake_engine
 from tocsin.errors import InvalidInput, NotFound, PermissionDenied, StaleTransition
 from tocsin.http.context import AppContext, context_of
+from tocsin.notify import wording
 from tocsin.notify.channels.sms import replies, senders
 
 router = APIRouter(include_in_schema=False)
@@ -113,9 +114,7 @@ async def _act(context: AppContext, sender: str, parsed: replies.Reply) -> str:
             done = "acknowledged" if parsed.verb is replies.Verb.ACKNOWLEDGE else "resolved"
             return f"tocsin #{changed.number} {done}."
     except StaleTransition as lost:
-        who = lost.extensions.get("by")
-        state = lost.extensions.get("incident_status", "changed")
-        return f"tocsin: already {state}{f' by {who}' if who else ''}."
+        return f"tocsin: {wording.already(lost)}."
     except PermissionDenied:
         return "tocsin: you may not change that incident."
     except NotFound:
