@@ -98,22 +98,23 @@ class FollowUpModule:
                 session,
                 {p.incident_id for p in posts} | {r.incident_id for r in refreshes},
             )
-            timelines = {
-                post.id: await store.timeline_after(session, post.incident_id, post.synced_event_id)
-                for post in posts
-                if post.reference is not None
-            }
-            first_events = {
-                post.id: await store.last_event_id(session, post.incident_id)
-                for post in posts
-                if post.reference is None
-            }
+            # Thread lines since each post last showed its incident; a first post shows the
+            # incident as it is, and its thread starts after the newest event.
+            since_event: dict[uuid.UUID, int] = {}
+            for post in posts:
+                if post.reference is not None:
+                    earliest = since_event.get(post.incident_id, post.synced_event_id)
+                    since_event[post.incident_id] = min(earliest, post.synced_event_id)
+            threads = await store.timelines_after(session, since_event)
+            newest = await store.last_event_ids(
+                session, {p.incident_id for p in posts if p.reference is None}
+            )
         report.claimed = len(posts) + len(refreshes)
         report.more = len(posts) >= batch_size or len(refreshes) >= batch_size
         if not report.more:
             self._looked_at = now
         outcomes = await asyncio.gather(
-            *[self._post(post, views, timelines.get(post.id, [])) for post in posts],
+            *[self._post(post, views, store.thread_of(post, threads)) for post in posts],
             *[self._refresh(refresh, views) for refresh in refreshes],
         )
         post_outcomes = outcomes[: len(posts)]
@@ -122,8 +123,8 @@ class FollowUpModule:
             for post, outcome in zip(posts, post_outcomes, strict=True):
                 view = views.get(post.incident_id)
                 if isinstance(outcome, Sent) and view is not None:
-                    shown = timelines.get(post.id)
-                    event_id = shown[-1].id if shown else first_events.get(post.id, 0)
+                    shown = store.thread_of(post, threads)
+                    event_id = shown[-1].id if shown else newest.get(post.incident_id, 0)
                     await store.posted(
                         session,
                         post,

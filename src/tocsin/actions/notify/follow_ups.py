@@ -25,7 +25,7 @@ busy the system is; an incident quiet for longer than a day has nothing to bring
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -294,8 +294,11 @@ async def claim_refreshes(
         return []
     shown = sa.func.coalesce(Delivery.refreshed_version, Delivery.sent_at)
     behind = (
-        sa.select(Delivery.id, Delivery.refreshed_version, Incident.updated_at)
+        sa.select(
+            Delivery.id, Delivery.refreshed_version, Incident.updated_at, ContactMethod.address
+        )
         .join(Incident, Incident.id == Delivery.incident_id)
+        .join(ContactMethod, ContactMethod.id == Delivery.contact_method_id)
         .where(
             Incident.updated_at > since,
             Delivery.kind.in_(list(kinds)),
@@ -318,15 +321,13 @@ async def claim_refreshes(
             behind.c.updated_at,
             Delivery.kind,
             Delivery.user_id,
-            Delivery.contact_method_id,
+            behind.c.address,
             Delivery.details,
             Delivery.provider,
             Delivery.provider_message_id,
             Delivery.incident_id,
         )
     )
-    claimed = rows.all()
-    addresses = await _addresses(session, [row[5] for row in claimed if row[5] is not None])
     return [
         ClaimedRefresh(
             delivery_id=row[0],
@@ -334,13 +335,13 @@ async def claim_refreshes(
             version=row[2],
             kind=ChannelKind(row[3]),
             user_id=row[4],
-            address=addresses.get(row[5], "") if row[5] is not None else "",
+            address=row[5],
             details=row[6],
             provider=row[7],
             provider_message_id=row[8],
             incident_id=row[9],
         )
-        for row in claimed
+        for row in rows.all()
     ]
 
 
@@ -395,12 +396,17 @@ async def incident_views(
     return views
 
 
-async def timeline_after(
-    session: AsyncSession, incident_id: uuid.UUID, after: int
-) -> list[TimelineEvent]:
-    """The incident's events worth a thread line, after event ``after``."""
+async def timelines_after(
+    session: AsyncSession, after: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, list[TimelineEvent]]:
+    """For each incident of ``after``, its events worth a thread line after the event
+    given, oldest first, in one query for the whole batch (each post then takes those
+    after its own last shown event: ``thread_of``)."""
+    if not after:
+        return {}
     rows = await session.execute(
         sa.select(
+            AuditEvent.resource_id,
             AuditEvent.id,
             AuditEvent.occurred_at,
             AuditEvent.action,
@@ -409,23 +415,48 @@ async def timeline_after(
         )
         .where(
             AuditEvent.resource_type == "incident",
-            AuditEvent.resource_id == str(incident_id),
-            AuditEvent.id > after,
+            AuditEvent.resource_id.in_([str(incident_id) for incident_id in after]),
+            AuditEvent.id > min(after.values()),
             AuditEvent.action.in_(THREADED_ACTIONS),
         )
         .order_by(AuditEvent.id)
-        .limit(50)
     )
-    return [TimelineEvent(*row) for row in rows.all()]
+    found: dict[uuid.UUID, list[TimelineEvent]] = {incident_id: [] for incident_id in after}
+    for resource_id, *event in rows.all():
+        incident_id = uuid.UUID(resource_id)
+        if event[0] > after[incident_id]:
+            found[incident_id].append(TimelineEvent(*event))
+    return found
 
 
-async def last_event_id(session: AsyncSession, incident_id: uuid.UUID) -> int:
-    found = await session.scalar(
-        sa.select(sa.func.max(AuditEvent.id)).where(
-            AuditEvent.resource_type == "incident", AuditEvent.resource_id == str(incident_id)
+def thread_of(
+    post: ClaimedPost, events: dict[uuid.UUID, list[TimelineEvent]]
+) -> list[TimelineEvent]:
+    """The thread lines an update of ``post`` shows: its incident's events after the last
+    one it showed, at most 50 (none for a first post, which shows the incident as is)."""
+    if post.reference is None:
+        return []
+    newer = [e for e in events.get(post.incident_id, []) if e.id > post.synced_event_id]
+    return newer[:50]
+
+
+async def last_event_ids(
+    session: AsyncSession, incident_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The newest timeline event of each incident (a first post shows the incident as it
+    is; its thread starts after these)."""
+    if not incident_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(AuditEvent.resource_id, sa.func.max(AuditEvent.id))
+        .where(
+            AuditEvent.resource_type == "incident",
+            AuditEvent.resource_id.in_([str(incident_id) for incident_id in incident_ids]),
         )
+        .group_by(AuditEvent.resource_id)
     )
-    return int(found or 0)
+    found = {uuid.UUID(resource_id): int(newest) for resource_id, newest in rows.all()}
+    return {incident_id: found.get(incident_id, 0) for incident_id in incident_ids}
 
 
 async def next_post_due(session: AsyncSession, now: datetime) -> datetime | None:
@@ -442,16 +473,3 @@ async def next_post_due(session: AsyncSession, now: datetime) -> datetime | None
             ),
         )
     )
-
-
-async def _addresses(
-    session: AsyncSession, method_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    if not method_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(ContactMethod.id, ContactMethod.address).where(
-            ContactMethod.id.in_(list(method_ids))
-        )
-    )
-    return {row[0]: row[1] for row in rows.all()}
