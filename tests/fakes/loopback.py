@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class LoopbackServer:
@@ -25,3 +31,17 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def take(lock: threading.Lock, items: deque[T], matches: Callable[[T], bool], missing: str) -> T:
+    """The first received item that ``matches``, removed (claimed), waiting up to 5 s for
+    it to arrive; ``missing`` says what did not."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with lock:
+            for item in list(items):
+                if matches(item):
+                    items.remove(item)
+                    return item
+        time.sleep(0.01)
+    raise AssertionError(f"{missing}; received: {list(items)}")

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import LoopbackServer, take
 
 BOT_TOKEN = "xoxb-test-bot-token"
 CLIENT_ID = "111.222"
@@ -125,28 +125,23 @@ class FakeSlack:
 
     def expect(self, method: str, **arguments: Any) -> Call:
         """The first unclaimed call of ``method`` whose arguments include ``arguments``."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with self._lock:
-                for call in list(self.calls):
-                    if call.method == method and all(
-                        call.arguments.get(key) == value for key, value in arguments.items()
-                    ):
-                        self.calls.remove(call)
-                        return call
-            time.sleep(0.01)
-        raise AssertionError(f"no {method} call with {arguments}; calls: {list(self.calls)}")
+        return take(
+            self._lock,
+            self.calls,
+            lambda call: (
+                call.method == method
+                and all(call.arguments.get(key) == value for key, value in arguments.items())
+            ),
+            f"no {method} call with {arguments}",
+        )
 
     def expect_response(self, name: str = "press") -> dict[str, Any]:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with self._lock:
-                for item in list(self.responses):
-                    if item[0] == name:
-                        self.responses.remove(item)
-                        return item[1]
-            time.sleep(0.01)
-        raise AssertionError(f"nothing posted to response_url {name}")
+        return take(
+            self._lock,
+            self.responses,
+            lambda item: item[0] == name,
+            f"nothing posted to response_url {name}",
+        )[1]
 
     def unexpected(self) -> list[Any]:
         with self._lock:

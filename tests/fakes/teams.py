@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import LoopbackServer, take
 
 ELEMENTS = {"TextBlock", "FactSet", "ColumnSet", "Container", "Image"}
 VERSIONS = {"1.0", "1.1", "1.2", "1.3", "1.4"}
@@ -73,13 +72,7 @@ class FakeWorkflow:
 
     def expect(self) -> dict[str, Any]:
         """The next card received (its content)."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self.cards:
-                    return self.cards.popleft()
-            time.sleep(0.01)
-        raise AssertionError("no card arrived")
+        return take(self._lock, self.cards, lambda card: True, "no card arrived")
 
     def unexpected(self) -> list[Any]:
         with self._lock:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import LoopbackServer, take
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-auth-token"
@@ -77,15 +77,7 @@ class FakeTwilio:
             self.script.append((status, {"code": code, "message": message, "status": status}))
 
     def expect(self, to: str) -> Text:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with self._lock:
-                for text in list(self.texts):
-                    if text.to == to:
-                        self.texts.remove(text)
-                        return text
-            time.sleep(0.01)
-        raise AssertionError(f"no text to {to}; texts: {list(self.texts)}")
+        return take(self._lock, self.texts, lambda text: text.to == to, f"no text to {to}")
 
     def unexpected(self) -> list[Any]:
         with self._lock:
