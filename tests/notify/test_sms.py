@@ -4,6 +4,7 @@ strict: an unclaimed text (a duplicate, a text to an opted-out number) fails the
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -275,3 +276,27 @@ async def test_an_acknowledgement_by_email_cancels_the_text_still_to_come(
             await session.scalars(sa.select(Delivery).where(Delivery.kind == ChannelKind.SMS))
         ).all()
     assert all(delivery.status is DeliveryStatus.CANCELLED for delivery in texts)
+
+
+async def test_a_new_number_gets_its_code_by_text_and_the_code_is_not_kept_once_sent(
+    oncall: Oncall, engine: Engine, twilio: FakeTwilio, database: Database
+) -> None:
+    client = await oncall.seed.as_user(oncall.alice)
+    added = await client.post(
+        "/api/v1/me/contact-methods", json={"kind": "sms", "address": "+1 415 555 0123"}
+    )
+    assert added.status_code == 201, added.text
+    await engine.tick()
+    text = twilio.expect("+14155550123")
+    code = re.fullmatch(r"Your tocsin code is (\d{6})\. It expires in 15 minutes\.", text.body)
+    assert code is not None, text.body
+    async with database.transaction() as session:
+        details = await session.scalar(
+            sa.select(Delivery.details).where(Delivery.contact_method_id == added.json()["id"])
+        )
+    assert details == {}
+    verified = await client.post(
+        f"/api/v1/contact-methods/{added.json()['id']}/verify", json={"code": code.group(1)}
+    )
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["verified_at"] is not None

@@ -201,7 +201,11 @@ def build(
         return replace(
             base, schedule=details["schedule"], event_at=datetime.fromisoformat(details["at"])
         )
-    return replace(base, verification_url=details.get("verification_url"))
+    return replace(
+        base,
+        verification_url=details.get("verification_url"),
+        verification_code=details.get("code"),
+    )
 
 
 def _links(
