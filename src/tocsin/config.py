@@ -263,11 +263,11 @@ class Settings(BaseSettings):
         description="Slack's Web API. Point it elsewhere for an egress proxy or a test fake.",
     )
 
-    # Twilio (docs/channels/sms.md): texts and their replies.
+    # Twilio (docs/channels/sms-voice.md): texts and their replies, calls and their keypad.
     twilio_account_sid: str | None = Field(default=None, description="Twilio Account SID.")
     twilio_auth_token: SecretStr | None = Field(
         default=None,
-        description="Twilio Auth Token: sends texts and checks Twilio's signed webhooks.",
+        description="Twilio Auth Token: sends texts, places calls, checks Twilio's webhooks.",
     )
     twilio_messaging_service_sid: str | None = Field(
         default=None,
@@ -275,7 +275,10 @@ class Settings(BaseSettings):
     )
     twilio_from_number: str | None = Field(
         default=None,
-        description="Or the Twilio number texts come from (E.164), without a Messaging Service.",
+        description=(
+            "The Twilio number (E.164) calls come from, and texts when no Messaging Service "
+            "is set. Voice needs it."
+        ),
     )
     twilio_api_url: str = Field(
         default="https://api.twilio.com",

@@ -83,15 +83,6 @@ async def _texted(
     return twilio.expect(ALICE)
 
 
-async def _from_twilio(
-    client: httpx.AsyncClient, path: str, params: dict[str, str], *, signature: str | None = None
-) -> httpx.Response:
-    url = f"{fake.PUBLIC_URL}{path}"
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    headers["X-Twilio-Signature"] = signature if signature is not None else fake.sign(url, params)
-    return await client.post(path, content=urlencode(params), headers=headers)
-
-
 def _reply(body: str, sender: str = ALICE) -> dict[str, str]:
     return {
         "MessageSid": "SM" + uuid.uuid4().hex,
@@ -119,7 +110,7 @@ async def test_a_page_is_one_gsm7_segment_and_a_reply_acknowledges_as_the_person
     )
     assert len(text.body) <= 160
 
-    answered = await _from_twilio(client, "/twilio/sms", _reply("1a"))
+    answered = await fake.from_twilio(client, "/twilio/sms", _reply("1a"))
     assert answered.status_code == 200, answered.text
     assert "<Message>tocsin #1 acknowledged.</Message>" in answered.text
     incident = await world.incident()
@@ -132,13 +123,13 @@ async def test_a_page_is_one_gsm7_segment_and_a_reply_acknowledges_as_the_person
     assert event.details["via"] == "sms"
     assert event.actor_id == phone.alice.id
 
-    again = await _from_twilio(client, "/twilio/sms", _reply("ACK 1"))
+    again = await fake.from_twilio(client, "/twilio/sms", _reply("ACK 1"))
     assert "already acknowledged by alice@example.com" in again.text
-    unknown = await _from_twilio(client, "/twilio/sms", _reply("77R"))
+    unknown = await fake.from_twilio(client, "/twilio/sms", _reply("77R"))
     assert "no incident #77" in unknown.text
-    stranger = await _from_twilio(client, "/twilio/sms", _reply("1R", sender="+15555550199"))
+    stranger = await fake.from_twilio(client, "/twilio/sms", _reply("1R", sender="+15555550199"))
     assert "does not know this number" in stranger.text
-    resolved = await _from_twilio(client, "/twilio/sms", _reply("R"))
+    resolved = await fake.from_twilio(client, "/twilio/sms", _reply("R"))
     assert "tocsin #1 resolved." in resolved.text
 
 
@@ -156,7 +147,7 @@ async def test_a_reply_twilio_did_not_sign_is_refused_and_changes_nothing(
     signature: str,
 ) -> None:
     await _texted(client, phone, engine, clock, twilio)
-    refused = await _from_twilio(client, "/twilio/sms", _reply("1A"), signature=signature)
+    refused = await fake.from_twilio(client, "/twilio/sms", _reply("1A"), signature=signature)
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
     assert (await world.incident()).status.value == "triggered"
@@ -181,7 +172,7 @@ async def test_stop_disables_the_number_and_no_text_goes_there_until_start(
     twilio: FakeTwilio,
     database: Database,
 ) -> None:
-    stopped = await _from_twilio(client, "/twilio/sms", _reply("STOP"))
+    stopped = await fake.from_twilio(client, "/twilio/sms", _reply("STOP"))
     assert stopped.status_code == 200
     async with database.transaction() as session:
         method = await session.scalar(
@@ -195,7 +186,7 @@ async def test_stop_disables_the_number_and_no_text_goes_there_until_start(
     clock.advance(minutes=3)
     await engine.tick()  # no text (the strict fake would show it)
 
-    await _from_twilio(client, "/twilio/sms", _reply("START"))
+    await fake.from_twilio(client, "/twilio/sms", _reply("START"))
     async with database.transaction() as session:
         method = await session.scalar(
             sa.select(ContactMethod).where(ContactMethod.kind == ChannelKind.SMS)
@@ -244,7 +235,7 @@ async def test_a_late_undelivered_status_fails_the_sent_text(
         "AccountSid": fake.ACCOUNT_SID,
         "To": ALICE,
     }
-    answered = await _from_twilio(client, "/twilio/status", callback)
+    answered = await fake.from_twilio(client, "/twilio/status", callback)
     assert answered.status_code == 204
     async with database.transaction() as session:
         delivery = await session.scalar(sa.select(Delivery).where(Delivery.kind == ChannelKind.SMS))
@@ -252,7 +243,7 @@ async def test_a_late_undelivered_status_fails_the_sent_text(
     assert delivery.status is DeliveryStatus.FAILED
     assert delivery.error_detail == "Twilio: undelivered 30003"
     # The same callback again changes nothing.
-    assert (await _from_twilio(client, "/twilio/status", callback)).status_code == 204
+    assert (await fake.from_twilio(client, "/twilio/status", callback)).status_code == 204
 
 
 async def test_an_acknowledgement_by_email_cancels_the_text_still_to_come(

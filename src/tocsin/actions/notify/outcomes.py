@@ -326,27 +326,60 @@ async def apply_status(
     delivered: bool,
     error: str | None,
     now: datetime,
+    delivery_id: uuid.UUID | None = None,
+    code: ErrorCode = ErrorCode.REJECTED,
 ) -> list[uuid.UUID]:
     """A provider's later word on a message it accepted (a status callback): ``sent``
-    becomes ``delivered``, or ``failed`` (a bounce, an undelivered SMS). Returns the pages
-    whose deliveries became final failures, for ``delivery_tiers.after_final``: a late
-    failure releases the next tier like any other."""
-    delivery = await session.scalar(
-        sa.select(Delivery)
-        .where(
+    becomes ``delivered``, or ``failed`` (a bounce, an undelivered SMS, a call nobody
+    answered, with ``code``). Returns the pages whose deliveries became final failures,
+    for ``delivery_tiers.after_final``: a late failure releases the next tier like any
+    other, once (a repeated callback finds the row final and changes nothing).
+
+    A call's callbacks name their delivery (``delivery_id``, in the URL tocsin gave the
+    provider), so they also settle a call whose creation timed out (``unknown``: it may
+    have been placed, and a call is never placed twice on a guess)."""
+    if delivery_id is not None:
+        which = sa.and_(
+            Delivery.id == delivery_id,
+            Delivery.status.in_(
+                [DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN]
+            ),
+            sa.or_(Delivery.provider == provider, Delivery.provider.is_(None)),
+        )
+    else:
+        which = sa.and_(
             Delivery.provider == provider,
             Delivery.provider_message_id == provider_message_id,
             Delivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
         )
-        .with_for_update()
-    )
+    delivery = await session.scalar(sa.select(Delivery).where(which).with_for_update())
     if delivery is None:
         return []
     if delivered:
-        if delivery.status is DeliveryStatus.SENT:
-            _set(session, delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now)
+        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN):
+            _set(
+                session,
+                delivery,
+                now,
+                status=DeliveryStatus.DELIVERED,
+                delivered_at=now,
+                sent_at=delivery.sent_at or now,
+                provider=provider,
+                provider_message_id=delivery.provider_message_id or provider_message_id,
+                next_attempt_at=None,
+                error_code=None,
+                error_detail=None,
+            )
             await _members(session, delivery, status=DeliveryStatus.DELIVERED, delivered_at=now)
         return []
+    if delivery.status is DeliveryStatus.DELIVERED and delivery_id is not None:
+        return []  # a call someone answered stays answered, however it ended
     return await fail(
-        session, delivery, ErrorCode.REJECTED, error or f"{provider} reported a failure", now
+        session,
+        delivery,
+        code,
+        error or f"{provider} reported a failure",
+        now,
+        provider=provider,
+        provider_message_id=delivery.provider_message_id or provider_message_id,
     )

@@ -12,10 +12,12 @@ from tocsin.notify.channels.email import package as email
 from tocsin.notify.channels.slack import package as slack
 from tocsin.notify.channels.sms import package as sms
 from tocsin.notify.channels.teams import package as teams
+from tocsin.notify.channels.voice import package as voice
 
 CHANNELS: tuple[ChannelPackage, ...] = (
     email.PACKAGE,
     slack.PACKAGE,
     teams.PACKAGE,
     sms.PACKAGE,
+    voice.PACKAGE,
 )

@@ -1,2 +1,2 @@
 """SMS: pages as text messages, answered by text (``1234A``), through Twilio
-(``docs/channels/sms.md``)."""
+(``docs/channels/sms-voice.md``)."""

@@ -29,16 +29,13 @@ def configured(settings: Settings) -> bool:
 def build(settings: Settings, database: Database, clock: Clock) -> Channel[Any]:
     from tocsin.notify.channels.sms.channel import SmsChannel  # noqa: PLC0415 - memory
     from tocsin.notify.channels.sms.providers import twilio  # noqa: PLC0415 - memory
+    from tocsin.notify.providers.twilio import account_of  # noqa: PLC0415 - memory
 
-    assert settings.twilio_account_sid is not None
-    assert settings.twilio_auth_token is not None
     config = twilio.TwilioConfig(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token.get_secret_value(),
+        account=account_of(settings),
         messaging_service_sid=settings.twilio_messaging_service_sid,
         from_number=settings.twilio_from_number,
         status_callback=f"{settings.base_url}/twilio/status",
-        api_url=settings.twilio_api_url,
     )
     return SmsChannel([twilio.TwilioProvider(config)])
 

@@ -14,22 +14,19 @@ given (``TOCSIN_PUBLIC_URL`` + the path) and the posted form: a missing or wrong
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.actions import principals
 from tocsin.actions.actors import Actor
 from tocsin.actions.incidents import incidents
-from tocsin.actions.notify import outcomes, tiers
-from tocsin.actions.wake import wake_engine
+from tocsin.actions.notify import callbacks, tiers
 from tocsin.errors import InvalidInput, NotFound, PermissionDenied, StaleTransition
 from tocsin.http.context import AppContext, context_of
 from tocsin.notify import wording
 from tocsin.notify.channels.sms import replies, senders
+from tocsin.notify.providers import twilio
 
 router = APIRouter(include_in_schema=False)
 VIA = "sms"
@@ -37,25 +34,7 @@ FAILED_STATUSES = {"undelivered", "failed"}
 
 
 async def _verified_form(request: Request) -> dict[str, str]:
-    context = context_of(request)
-    token = context.settings.twilio_auth_token
-    if token is None:
-        raise PermissionDenied("Twilio is not set up on this tocsin")
-    body = await request.body()
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise PermissionDenied("not a form Twilio signed") from error
-    form = dict(pairs)
-    url = context.settings.base_url + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    signature = request.headers.get("x-twilio-signature", "")
-    if not signature or not RequestValidator(token.get_secret_value()).validate(
-        url, form, signature
-    ):
-        raise PermissionDenied("X-Twilio-Signature does not match this request")
-    return form
+    return await twilio.verified_form(request, context_of(request).settings)
 
 
 def _twiml(text: str) -> Response:
@@ -132,22 +111,13 @@ async def status(request: Request) -> Response:
     context = context_of(request)
     now = context.clock.now()
     async with context.database.transaction() as session:
-        failed_pages = await outcomes.apply_status(
+        await callbacks.provider_said(
             session,
             provider="twilio",
             provider_message_id=sid,
             delivered=state == "delivered",
             error=f"Twilio: {state} {form.get('ErrorCode', '')}".strip(),
+            ops=tiers.OpsPolicy(context.settings.operations_service),
             now=now,
         )
-        if failed_pages:
-            # The next tier (a call) is released as for any final failure.
-            await tiers.after_final(
-                session,
-                failed_pages,
-                ops=tiers.OpsPolicy(context.settings.operations_service),
-                now=now,
-                outcomes=tiers.Outcomes(),
-            )
-            await wake_engine(session, "deliveries", "dispatch")
     return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The vendors that place calls."""

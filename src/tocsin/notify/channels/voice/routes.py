@@ -1,0 +1,183 @@
+"""Twilio's requests about calls: what to say when one is answered, what a key does, and
+how the call ended. Each is verified like every Twilio webhook (``X-Twilio-Signature``
+over the public URL, ``notify/providers/twilio.py``) and names its delivery in the query.
+
+* ``POST /twilio/voice/answer``: a machine (``AnsweredBy`` machine_… or fax, after its
+  greeting: ``DetectMessageEnd``) gets a short voicemail and the delivery fails as
+  ``not_answered``; a person hears the page and the keypad menu (``<Gather>``, asked up to
+  three times), and the delivery is delivered.
+* ``POST /twilio/voice/keys``: 1 acknowledges, 2 resolves, 9 escalates now, 3 repeats;
+  what happened is said back, including "already acknowledged by …".
+* ``POST /twilio/voice/status``: busy, no-answer, canceled → ``not_answered``; failed →
+  rejected; completed → delivered unless a machine took it. A repeated callback, or one
+  for a delivery already settled, changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from twilio.twiml.voice_response import VoiceResponse
+
+from tocsin.actions.notify import callbacks, tiers
+from tocsin.db.models.deliveries import Delivery
+from tocsin.domain.deliveries import ErrorCode
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.http.context import AppContext, context_of
+from tocsin.notify.channels.voice import calls, speech
+from tocsin.notify.providers import twilio
+
+router = APIRouter(include_in_schema=False)
+PROVIDER = "twilio"
+NOT_ANSWERED = {"busy": "busy", "no-answer": "no answer", "canceled": "cancelled"}
+# How many times the menu is offered when no key is pressed.
+ROUNDS = 3
+# Seconds Twilio waits for a key after the menu.
+KEY_WAIT = 8
+
+
+def _is_machine(answered_by: str) -> bool:
+    return answered_by.startswith("machine") or answered_by == "fax"
+
+
+def _delivery_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.query_params.get("delivery", ""))
+    except ValueError as error:
+        raise InvalidInput("delivery", "a call's URL names its delivery") from error
+
+
+def _url(context: AppContext, action: str, delivery_id: uuid.UUID, **more: int) -> str:
+    query = urlencode({"delivery": str(delivery_id), **more})
+    return f"{context.settings.base_url}/twilio/voice/{action}?{query}"
+
+
+def _twiml(answer: VoiceResponse) -> Response:
+    return Response(str(answer), media_type="application/xml")
+
+
+def _said(text: str) -> Response:
+    answer = VoiceResponse()
+    answer.say(text)
+    answer.hangup()
+    return _twiml(answer)
+
+
+async def _call(context: AppContext, delivery_id: uuid.UUID) -> calls.Answered:
+    async with context.database.transaction() as session:
+        call = await calls.load(session, delivery_id)
+    if call is None:
+        raise NotFound("call", str(delivery_id))
+    return call
+
+
+async def _settle(
+    context: AppContext,
+    delivery_id: uuid.UUID,
+    form: dict[str, str],
+    *,
+    delivered: bool,
+    error: str | None = None,
+    code: ErrorCode = ErrorCode.NOT_ANSWERED,
+) -> None:
+    async with context.database.transaction() as session:
+        await callbacks.provider_said(
+            session,
+            provider=PROVIDER,
+            provider_message_id=form.get("CallSid", ""),
+            delivered=delivered,
+            error=error,
+            ops=tiers.OpsPolicy(context.settings.operations_service),
+            now=context.clock.now(),
+            delivery_id=delivery_id,
+            code=code,
+        )
+
+
+@router.post("/twilio/voice/answer")
+async def answer(request: Request) -> Response:
+    context = context_of(request)
+    form = await twilio.verified_form(request, context.settings)
+    delivery_id = _delivery_id(request)
+    call = await _call(context, delivery_id)
+    rounds = int(request.query_params.get("round", "1") or 1)
+    if rounds == 1 and _is_machine(form.get("AnsweredBy", "")):
+        await _settle(
+            context, delivery_id, form, delivered=False, error="an answering machine took the call"
+        )
+        first = call.incidents[0][1] if call.incidents and call.asks else None
+        return _said(speech.voicemail(first) if first is not None else call.words())
+    if rounds == 1:
+        await _settle(context, delivery_id, form, delivered=True)
+    if not call.asks:
+        return _said(call.words())
+    response = VoiceResponse()
+    menu = speech.MENU if len(call.incidents) == 1 else speech.DIGEST_MENU
+    gather = response.gather(
+        num_digits=1, action=_url(context, "keys", delivery_id), method="POST", timeout=KEY_WAIT
+    )
+    gather.say(f"{call.words()} {menu}")
+    if rounds < ROUNDS:
+        response.say(speech.NO_KEY)
+        response.redirect(_url(context, "answer", delivery_id, round=rounds + 1), method="POST")
+    else:
+        response.say(f"{speech.NO_KEY} {speech.GOODBYE}")
+        response.hangup()
+    return _twiml(response)
+
+
+@router.post("/twilio/voice/keys")
+async def keys(request: Request) -> Response:
+    context = context_of(request)
+    form = await twilio.verified_form(request, context.settings)
+    delivery_id = _delivery_id(request)
+    call = await _call(context, delivery_id)
+    key = speech.KEYS.get(form.get("Digits", ""))
+    if key is None or key == speech.REPEAT or (key == speech.ESCALATE and len(call.incidents) > 1):
+        response = VoiceResponse()
+        if key is None or key == speech.ESCALATE:
+            response.say(speech.UNKNOWN_KEY)
+        response.redirect(_url(context, "answer", delivery_id, round=2), method="POST")
+        return _twiml(response)
+    if not call.asks:
+        return _said(call.words())
+    return _said(await calls.press(context.database, call, key, now=context.clock.now()))
+
+
+@router.post("/twilio/voice/status")
+async def status(request: Request) -> Response:
+    context = context_of(request)
+    form = await twilio.verified_form(request, context.settings)
+    delivery_id = _delivery_id(request)
+    state = form.get("CallStatus", "")
+    if state == "completed":
+        machine = _is_machine(form.get("AnsweredBy", ""))
+        error = "an answering machine took the call" if machine else None
+        await _settle(context, delivery_id, form, delivered=not machine, error=error)
+    elif state in NOT_ANSWERED:
+        await _settle(
+            context, delivery_id, form, delivered=False, error=f"Twilio: {NOT_ANSWERED[state]}"
+        )
+    elif state == "failed":
+        await _settle(
+            context,
+            delivery_id,
+            form,
+            delivered=False,
+            error=f"Twilio: the call failed {form.get('ErrorCode', '')}".strip(),
+            code=ErrorCode.REJECTED,
+        )
+    else:
+        return Response(status_code=204)  # queued, ringing, in-progress: not the end yet
+    async with context.database.transaction() as session:
+        # The code was kept only for the call to read it aloud.
+        await session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.details.has_key("code"))
+            .values(details=Delivery.details.op("-")("code"))
+        )
+    return Response(status_code=204)
