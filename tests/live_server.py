@@ -54,7 +54,11 @@ class LiveServer:
 
 @contextmanager
 def running_tocsin(
-    database_url: str, data_dir: Path, *, tls: Tls | None = None
+    database_url: str,
+    data_dir: Path,
+    *,
+    tls: Tls | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Serve on ``database_url`` (HTTPS with ``tls``); on exit, stop it and fail if it
     logged an unhandled error."""
@@ -66,6 +70,7 @@ def running_tocsin(
         "TOCSIN_DATA_DIR": str(data_dir),
         "TOCSIN_LOG_LEVEL": "warning",
         "TOCSIN_PUBLIC_URL": base,
+        **(extra_env or {}),
     }
     options = ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)] if tls else []
     server = subprocess.Popen(

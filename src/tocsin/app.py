@@ -38,7 +38,7 @@ from tocsin.notify.channels.registry import CHANNELS
 from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
 from tocsin.web.pages import STATIC_DIR, LoginRequired
-from tocsin.web.routes import home
+from tocsin.web.routes import app_shell, home
 from tocsin.web.routes.escalation import policies as policy_pages
 from tocsin.web.routes.identity import api_keys as admin_api_keys
 from tocsin.web.routes.identity import (
@@ -143,6 +143,7 @@ def create_app(
         notification_settings.router,
         notification_changes.router,
         verify.router,
+        app_shell.router,
     ):
         app.include_router(page_router)
     for package in CHANNELS:

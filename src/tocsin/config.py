@@ -285,6 +285,31 @@ class Settings(BaseSettings):
         description="Twilio's REST API. Point it elsewhere for an egress proxy or a test fake.",
     )
 
+    # Web push (docs/channels/push.md): the app's own notifications, no vendor account.
+    vapid_private_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "VAPID private key (PEM, or raw base64url) web push is signed with. When unset, "
+            "one is generated into `<data_dir>/vapid_private_key.pem` on first start. Set "
+            "it when several hosts share one database: browsers subscribe to one key."
+        ),
+    )
+    vapid_subject: str | None = Field(
+        default=None,
+        description=(
+            "Contact push services may use about your pushes (`mailto:` or `https:`). "
+            "Default: `mailto:` the mail sender address."
+        ),
+    )
+    allow_private_destinations: bool = Field(
+        default=False,
+        description=(
+            "Let push subscriptions and ntfy servers be on plain http or a "
+            "private network (a self-hosted server inside yours). Off: tocsin never posts "
+            "into its own network on someone's say-so."
+        ),
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:
@@ -311,6 +336,10 @@ class Settings(BaseSettings):
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
         scheme = "https" if self.tls_cert is not None else "http"
         return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def push_subject(self) -> str:
+        return self.vapid_subject or f"mailto:{self.mail_from}"
 
     @property
     def mail_from(self) -> str:

@@ -27,7 +27,8 @@ async def test_a_new_user_starts_with_a_verified_account_email_and_default_rules
         ("email", "alice@example.com", True)
     ]
     rules = (await client.get("/api/v1/me/notification-rules")).json()
-    assert {"delay_minutes": 0, "kinds": ["email", "push", "slack", "teams"]} in rules["high"]
+    high_at_once = {"delay_minutes": 0, "kinds": ["email", "ntfy", "push", "slack", "teams"]}
+    assert high_at_once in rules["high"]
     assert rules["low"][0]["kinds"][0] == "email"
     reach = (await client.get("/api/v1/me/reachability")).json()
     assert reach["reachable_high"] == ["email"]

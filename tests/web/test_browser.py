@@ -8,6 +8,8 @@ and acknowledges it, and the page says who acknowledged it.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import cloned_database
+from tests.fakes.push import FakePushService, unb64url
 from tests.live_server import LiveServer, running_tocsin
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,7 +48,12 @@ def server(
 ) -> Iterator[LiveServer]:
     with (
         cloned_database(server_url, template_database) as url,
-        running_tocsin(url, tmp_path_factory.mktemp("browser")) as live,
+        # The fake push service of the push test listens on 127.0.0.1, over http.
+        running_tocsin(
+            url,
+            tmp_path_factory.mktemp("browser"),
+            extra_env={"TOCSIN_ALLOW_PRIVATE_DESTINATIONS": "true"},
+        ) as live,
     ):
         yield live
 
@@ -131,6 +139,85 @@ def test_an_alert_becomes_an_incident_that_a_responder_acknowledges(
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
     expect(page.locator("ol.timeline")).to_contain_text("Rita Responder acknowledged the incident")
     page.close()
+
+
+def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_service_worker(
+    server: LiveServer, browser: Browser
+) -> None:
+    created = server.cli("users", "create", "pia@example.com", "--name", "Pia Pager")
+    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
+    pia_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
+    assert link, created.stdout
+    assert pia_id, created.stdout
+    integration_key = _service_paging(server, _setup_key(server), pia_id.group(1))
+    push_service = FakePushService()
+    push_service.start()
+    try:
+        push_service.application_server_key = httpx.get(
+            f"{server.base_url}/push/key", timeout=10
+        ).json()["public_key"]
+        subscription = push_service.subscription()
+        context = browser.new_context()
+        context.grant_permissions(["notifications"], origin=server.base_url)
+        # Chromium's own push service (FCM) is out of reach here: the browser's
+        # subscribe() answers with the fake service's subscription, as FCM would.
+        context.add_init_script(
+            "PushManager.prototype.subscribe = async function (options) {"
+            "  sessionStorage.setItem('subscribedWithKey', btoa(String.fromCharCode("
+            "    ...new Uint8Array(options.applicationServerKey))));"
+            f"  const subscription = {json.dumps(subscription.form())};"
+            "  return { toJSON: () => ({ endpoint: subscription.endpoint,"
+            "    keys: { p256dh: subscription.p256dh, auth: subscription.auth } }) };"
+            "};"
+        )
+        page = context.new_page()
+        page.goto(link.group(1))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/profile"))
+        page.goto(f"{server.base_url}/profile/notifications")
+        page.get_by_role("button", name="Enable push on this device").click()
+        expect(
+            page.get_by_role("row", name=re.compile(r"push Chrome on Linux verified"))
+        ).to_be_visible()
+        subscribed_with = page.evaluate("sessionStorage.getItem('subscribedWithKey')")
+        assert (
+            subscribed_with
+            == base64.b64encode(unb64url(push_service.application_server_key)).decode()
+        )
+
+        sent = httpx.post(
+            f"{server.base_url}/ingest/{integration_key}",
+            json={"title": "Checkout latency above 2 s", "dedup_key": "checkout-latency"},
+            timeout=10,
+        )
+        assert sent.status_code == 202, sent.text
+        pushed = push_service.expect(subscription).payload
+        assert pushed["title"].endswith("Checkout latency above 2 s")
+
+        worker = (
+            context.service_workers[0]
+            if context.service_workers
+            else (context.wait_for_event("serviceworker"))
+        )
+        bodies = worker.evaluate(
+            """async (data) => {
+                await self.tocsin.showPush(data);
+                const [shown] = await self.registration.getNotifications({ tag: data.tag });
+                await self.tocsin.act(shown, "acknowledge");
+                const now = await self.registration.getNotifications({ tag: data.tag });
+                return now.map((n) => n.body);
+            }""",
+            pushed,
+        )
+        assert any(body.startswith("Acknowledged: #") for body in bodies), bodies
+        # Acknowledged: every device's notification is replaced, silently.
+        replaced = push_service.expect(subscription).payload
+        assert replaced["body"] == "Acknowledged by pia@example.com"
+        assert replaced["actions"] == []
+        context.close()
+    finally:
+        push_service.stop()
+    assert push_service.unexpected() == []
 
 
 def _setup_key(server: LiveServer) -> str:

@@ -1,9 +1,9 @@
-"""Notification channels: the six kinds, how intrusive each is, and the tiers they form.
+"""Notification channels: the seven kinds, how intrusive each is, and the tiers they form.
 
 Tiers are the channel escalation the original design decided (pagefree-spec §4.2): the
-non-intrusive channels (email, push, Slack, Teams) go out together; SMS goes out when every
-non-intrusive delivery of the page has finally failed, or when its rule's delay comes,
-whichever is first; voice follows SMS on the same rule. A tier is released when every
+non-intrusive channels (email, push, ntfy, Slack, Teams) go out together; SMS goes out
+when every non-intrusive delivery of the page has finally failed, or when its rule's
+delay comes, whichever is first; voice follows SMS on the same rule. A tier is released when every
 delivery of every lower tier has finally failed, so an empty lower tier releases it at once:
 someone whose only method is a phone is still paged (the original left them with nothing).
 """
@@ -22,6 +22,7 @@ class ChannelKind(StrEnum):
     TEAMS = "teams"
     SMS = "sms"
     VOICE = "voice"
+    NTFY = "ntfy"
 
 
 class Tier(IntEnum):
@@ -37,6 +38,7 @@ TIER_OF: Mapping[ChannelKind, Tier] = {
     ChannelKind.TEAMS: Tier.GENTLE,
     ChannelKind.SMS: Tier.SMS,
     ChannelKind.VOICE: Tier.VOICE,
+    ChannelKind.NTFY: Tier.GENTLE,
 }
 
 # Sends allowed per contact method of a kind, as (count, window): more than that in the

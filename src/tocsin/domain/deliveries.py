@@ -192,3 +192,15 @@ def before_sending(
             Check.FAIL, error=ErrorCode.NOT_DELIVERABLE, detail=f"no {kind} provider is configured"
         )
     return Verdict(Check.SEND)
+
+
+# A provider's ``Retry-After`` (seconds, as every push service, Slack and Teams send it):
+# honoured between a second and an hour; anything else waits the default.
+DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+
+
+def retry_after(value: object) -> timedelta:
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or len(text) > 6:
+        return DEFAULT_RETRY_AFTER
+    return timedelta(seconds=min(max(int(text), 1), 3600))

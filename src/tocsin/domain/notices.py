@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tocsin.domain.deliveries import Purpose
 
@@ -37,6 +38,8 @@ class Recipient:
     name: str
     address: str
     time_zone: str
+    # What the contact method keeps beside its address (a push subscription's keys).
+    method_details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

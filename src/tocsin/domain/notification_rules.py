@@ -34,12 +34,14 @@ class Rule:
 DEFAULT_RULES = (
     Rule(Urgency.HIGH, ChannelKind.EMAIL, 0),
     Rule(Urgency.HIGH, ChannelKind.PUSH, 0),
+    Rule(Urgency.HIGH, ChannelKind.NTFY, 0),
     Rule(Urgency.HIGH, ChannelKind.SLACK, 0),
     Rule(Urgency.HIGH, ChannelKind.TEAMS, 0),
     Rule(Urgency.HIGH, ChannelKind.SMS, 2),
     Rule(Urgency.HIGH, ChannelKind.VOICE, 5),
     Rule(Urgency.LOW, ChannelKind.EMAIL, 0),
     Rule(Urgency.LOW, ChannelKind.PUSH, 0),
+    Rule(Urgency.LOW, ChannelKind.NTFY, 0),
 )
 
 

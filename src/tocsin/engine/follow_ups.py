@@ -198,6 +198,7 @@ class FollowUpModule:
             details=refresh.details,
             provider=refresh.provider,
             provider_message_id=refresh.provider_message_id,
+            method_details=refresh.method_details,
         )
         return await self._call(
             channel.refresh(page, self._update(view, []), time_limit=self._limit)

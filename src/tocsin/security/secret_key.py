@@ -8,7 +8,6 @@ as another's.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tocsin.config import Settings
+from tocsin.security import files
 
 KEY_FILE_NAME = "secret_key"
 
@@ -30,21 +30,7 @@ def load_or_create(settings: Settings) -> bytes:
 
 
 def _create(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    draft = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    # link() is atomic and refuses to replace: if two processes start at once, exactly one
-    # key is published, complete, and the loser reads the winner's key.
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    finally:
-        draft.unlink()
-    return key.encode()
+    return files.write_once(path, secrets.token_urlsafe(48)).encode()
 
 
 def derive(secret: bytes, purpose: str, length: int = 32) -> bytes:

@@ -1,9 +1,9 @@
 """Contact methods: adding, verifying and removing the ways a person is reached.
 
 People manage their own; platform admins anyone's. A method is usable for pages only once
-verified: an email address by a link mailed to it, a phone number (SMS, voice) by a
-6-digit code sent to it, valid 15 minutes, at most 5 tries, one new code a minute. The
-account's own email address is verified when the account is created: it is the address
+verified: an email address by a link mailed to it, a phone number (SMS, voice) or an
+ntfy topic by a 6-digit code sent to it, valid 15 minutes, at most 5 tries, one new code
+a minute. The account's own email address is verified when the account is created: it is the address
 the admin vouched for, and a new person must be reachable from the first minute (the
 original left new users with no way to be paged at all).
 """
@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -32,7 +33,7 @@ from tocsin.db.models.contact_methods import (
 )
 from tocsin.db.models.deliveries import Delivery
 from tocsin.db.models.users import User
-from tocsin.domain import identity, notification_rules
+from tocsin.domain import addresses, identity, notification_rules
 from tocsin.domain.access import Action, authorize
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus, Purpose
@@ -44,7 +45,7 @@ RESEND_AFTER = timedelta(minutes=1)
 MAX_TRIES = 5
 # Kinds added here by address; Slack and Teams are linked by their OAuth flows, push by
 # the browser's subscription.
-ADDRESSED = (ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.VOICE)
+ADDRESSED = (ChannelKind.EMAIL, ChannelKind.SMS, ChannelKind.VOICE, ChannelKind.NTFY)
 
 
 def authorize_owner(actor: Actor, user_id: uuid.UUID) -> None:
@@ -221,13 +222,18 @@ async def add_method(
     label: str,
     base_url: str,
     now: datetime,
+    details: dict[str, Any] | None = None,
+    allow_private: bool = False,
 ) -> ContactMethod:
-    """Add an unverified method and send its verification."""
+    """Add an unverified method and send its verification (``details``: what it keeps
+    beside its address, an ntfy topic's encrypted access token)."""
     await authorize_user(session, actor, user_id)
     if kind not in ADDRESSED:
         raise InvalidInput("kind", f"{kind.value} is connected from its own page, not by address")
     if kind is ChannelKind.EMAIL:
         normalised = identity.normalise_email(address, field="address")
+    elif kind is ChannelKind.NTFY:
+        normalised = addresses.ntfy_topic_url(address, allow_private=allow_private)
     else:
         normalised = identity.normalise_phone(address, field="address")
     method = ContactMethod(
@@ -236,7 +242,7 @@ async def add_method(
         kind=kind,
         label=label.strip()[:100],
         address=normalised,
-        details={},
+        details=details or {},
         created_at=now,
         updated_at=now,
     )
@@ -248,6 +254,61 @@ async def add_method(
     )
     await _send_verification(session, method, base_url=base_url, now=now)
     await _audit(session, actor, "contact_method.added", method, now)
+    return method
+
+
+async def connect(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    kind: ChannelKind,
+    address: str,
+    label: str,
+    details: dict[str, Any],
+    now: datetime,
+) -> ContactMethod:
+    """A method its channel proved is the person's (a Slack account linked from Slack, a
+    push subscription made in their signed-in browser): verified at once. Connecting it
+    again updates what it keeps and enables it again (a revoked token, an expired
+    subscription)."""
+    authorize_owner(actor, user_id)
+    await session.execute(
+        insert(ContactMethod)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            kind=kind,
+            label=label[:100],
+            address=address,
+            details=details,
+            verified_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["user_id", "kind", "address"],
+            set_={
+                "label": label[:100],
+                "details": details,
+                "disabled_at": None,
+                "disabled_reason": None,
+                "verified_at": now,
+                "updated_at": now,
+            },
+        )
+    )
+    method = await session.scalar(
+        sa.select(ContactMethod)
+        .where(
+            ContactMethod.user_id == user_id,
+            ContactMethod.kind == kind,
+            ContactMethod.address == address,
+        )
+        .execution_options(populate_existing=True)
+    )
+    assert method is not None
+    await _audit(session, actor, "contact_method.connected", method, now)
     return method
 
 

@@ -113,6 +113,7 @@ class ClaimedRefresh:
     provider: str | None
     provider_message_id: str
     incident_id: uuid.UUID
+    method_details: dict[str, Any]
 
 
 async def open_posts(
@@ -295,7 +296,11 @@ async def claim_refreshes(
     shown = sa.func.coalesce(Delivery.refreshed_version, Delivery.sent_at)
     behind = (
         sa.select(
-            Delivery.id, Delivery.refreshed_version, Incident.updated_at, ContactMethod.address
+            Delivery.id,
+            Delivery.refreshed_version,
+            Incident.updated_at,
+            ContactMethod.address,
+            ContactMethod.details.label("method_details"),
         )
         .join(Incident, Incident.id == Delivery.incident_id)
         .join(ContactMethod, ContactMethod.id == Delivery.contact_method_id)
@@ -326,6 +331,7 @@ async def claim_refreshes(
             Delivery.provider,
             Delivery.provider_message_id,
             Delivery.incident_id,
+            behind.c.method_details,
         )
     )
     return [
@@ -340,6 +346,7 @@ async def claim_refreshes(
             provider=row[7],
             provider_message_id=row[8],
             incident_id=row[9],
+            method_details=row[10],
         )
         for row in rows.all()
     ]

@@ -101,6 +101,8 @@ class Claimed:
     name: str
     time_zone: str
     level: int | None
+    # What the contact method keeps beside its address (a push subscription's keys).
+    method_details: dict[str, Any]
     incident: IncidentRow | None
 
     @classmethod
@@ -121,7 +123,8 @@ class Claimed:
             name=row[12],
             time_zone=row[13],
             level=row[14],
-            incident=IncidentRow(*row[15:]) if row[15] is not None else None,
+            method_details=row[15],
+            incident=IncidentRow(*row[16:]) if row[16] is not None else None,
         )
 
 
@@ -153,7 +156,13 @@ def build(
     base = Notice(
         delivery_id=claimed.id,
         purpose=claimed.purpose,
-        recipient=Recipient(claimed.user_id, claimed.name, claimed.address, claimed.time_zone),
+        recipient=Recipient(
+            claimed.user_id,
+            claimed.name,
+            claimed.address,
+            claimed.time_zone,
+            method_details=claimed.method_details,
+        ),
         now=now,
         base_url=policy.base_url,
         message_id=details.get("message_id"),

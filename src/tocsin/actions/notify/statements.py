@@ -123,7 +123,7 @@ CLAIM_DELIVERIES: LiteralString = """
            delivery.contact_method_id, delivery.details,
            method.id IS NOT NULL AND method.disabled_at IS NULL, method.address,
            method.verified_at IS NOT NULL,
-           account.name, account.time_zone, page.level,
+           account.name, account.time_zone, page.level, coalesce(method.details, '{}'),
            incident.id, incident.status, incident.service_id, incident.number, incident.title,
            incident.description, incident.severity, incident.urgency, incident.created_at,
            incident.alert_count, incident.next_escalation_at, service.name, team.name

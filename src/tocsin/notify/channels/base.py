@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -151,6 +151,8 @@ class SentPage:
     details: dict[str, Any]
     provider: str | None
     provider_message_id: str
+    # What the contact method keeps beside its address (a push subscription's keys).
+    method_details: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -29,6 +29,7 @@ from tocsin.domain.incidents import Urgency
 from tocsin.http.context import context_of
 from tocsin.http.deps import CurrentActor, DbSession, Now
 from tocsin.http.problems import problem_response
+from tocsin.notify.channels.ntfy import access
 from tocsin.notify.notifier import configured_kinds
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=problems.COMMON)
@@ -89,6 +90,7 @@ async def add_user_method(
     actor: CurrentActor,
     now: Now,
 ) -> ContactMethodRead:
+    settings = context_of(request).settings
     method = await contact_methods.add_method(
         session,
         actor=actor,
@@ -96,8 +98,10 @@ async def add_user_method(
         kind=body.kind,
         address=body.address,
         label=body.label,
-        base_url=context_of(request).settings.base_url,
+        base_url=settings.base_url,
         now=now,
+        details=access.details(settings, body.access_token),
+        allow_private=settings.allow_private_destinations,
     )
     return ContactMethodRead.model_validate(method)
 

@@ -28,13 +28,21 @@ class ContactMethodRead(ResponseBody):
 class ContactMethodCreate(RequestBody):
     kind: ChannelKind = Field(
         description=(
-            "`email`, `sms` or `voice`; Slack, Teams and push are connected from their own pages."
+            "`email`, `sms`, `voice` or `ntfy`; Slack, Teams and push are connected from "
+            "their own pages."
         )
     )
     address: str = Field(
-        min_length=3, max_length=320, examples=["alice@example.com", "+14155550123"]
+        min_length=3,
+        max_length=320,
+        examples=["alice@example.com", "+14155550123", "https://ntfy.sh/alice-pages"],
     )
     label: str = Field(default="", max_length=100)
+    access_token: str | None = Field(
+        default=None,
+        max_length=200,
+        description="For `ntfy`: the access token a protected topic needs (stored encrypted).",
+    )
 
 
 class VerifyCode(RequestBody):

@@ -23,7 +23,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -32,7 +31,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from tocsin.clock import Clock
 from tocsin.db.session import Database
-from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
+from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown, retry_after
 from tocsin.notify.channels.slack import workspaces
 from tocsin.security.encryption import Cipher
 
@@ -57,7 +56,6 @@ GONE = frozenset(
 # How long a bot token read from the database is used before it is read again: an
 # uninstall or a new install is heeded within this much.
 TOKEN_TTL = timedelta(seconds=30)
-DEFAULT_RETRY_AFTER = timedelta(seconds=30)
 
 Call = Callable[[AsyncWebClient], Awaitable[AsyncSlackResponse]]
 
@@ -143,7 +141,11 @@ class SlackApi:
                 ErrorCode.RATE_LIMITED,
                 "Slack: ratelimited",
                 permanent=False,
-                retry_after=_retry_after(response.headers),
+                retry_after=retry_after(
+                    next(
+                        (v for k, v in response.headers.items() if k.lower() == "retry-after"), None
+                    )
+                ),
             )
         if code in GONE:
             if code in {"invalid_auth", "token_revoked", "token_expired", "not_authed"}:
@@ -156,12 +158,3 @@ class SlackApi:
                 disables_method=True,
             )
         return Failed(ErrorCode.PROVIDER_ERROR, f"Slack: {code}", permanent=False)
-
-
-def _retry_after(headers: dict[str, Any]) -> timedelta:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        seconds = int(str(value))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
-    return timedelta(seconds=min(max(seconds, 1), 3600))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import audit
 from tocsin.actions.actors import Actor, system_actor
+from tocsin.actions.identity import contact_methods
 from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.models.slack import SlackInstallState, SlackSeenRequest, SlackWorkspace
 from tocsin.db.models.users import User
@@ -205,38 +206,16 @@ async def link(
     team_name = await session.scalar(
         sa.select(SlackWorkspace.team_name).where(SlackWorkspace.team_id == team_id)
     )
-    await session.execute(
-        insert(ContactMethod)
-        .values(
-            id=uuid.uuid4(),
-            user_id=user.id,
-            kind=ChannelKind.SLACK,
-            label=f"Slack ({team_name or team_id})"[:100],
-            address=value,
-            details={"team_id": team_id},
-            verified_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_update(
-            index_elements=["user_id", "kind", "address"],
-            # Linking again re-enables a method Slack had disabled (a revoked token).
-            set_={
-                "disabled_at": None,
-                "disabled_reason": None,
-                "verified_at": now,
-                "updated_at": now,
-            },
-        )
+    method = await contact_methods.connect(
+        session,
+        actor=actor,
+        user_id=user.id,
+        kind=ChannelKind.SLACK,
+        address=value,
+        label=f"Slack ({team_name or team_id})",
+        details={"team_id": team_id},
+        now=now,
     )
-    method = await session.scalar(
-        sa.select(ContactMethod).where(
-            ContactMethod.user_id == user.id,
-            ContactMethod.kind == ChannelKind.SLACK,
-            ContactMethod.address == value,
-        )
-    )
-    assert method is not None
     await audit.record(
         session,
         actor=actor,

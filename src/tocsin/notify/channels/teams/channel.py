@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from tocsin.domain.channels import ChannelKind
-from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
+from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown, retry_after
 from tocsin.domain.notices import Notice
 from tocsin.notify.channels.base import IncidentUpdate, PostTarget, Provider
 from tocsin.notify.channels.teams import cards
@@ -77,14 +76,8 @@ class TeamsChannel:
                 ErrorCode.RATE_LIMITED,
                 detail,
                 permanent=False,
-                retry_after=_retry_after(response.headers.get("retry-after")),
+                retry_after=retry_after(response.headers.get("retry-after")),
             )
         if response.status_code in GONE:
             return Failed(ErrorCode.REVOKED, detail, permanent=True, provider_fault=False)
         return Failed(ErrorCode.PROVIDER_ERROR, detail, permanent=False)
-
-
-def _retry_after(value: str | None) -> timedelta:
-    if value is not None and value.isdigit() and len(value) < 6:
-        return timedelta(seconds=min(max(int(value), 1), 3600))
-    return timedelta(seconds=30)

@@ -13,6 +13,7 @@ from tocsin.domain.incidents import Urgency
 from tocsin.errors import InvalidInput, TocsinError
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
+from tocsin.notify.channels.ntfy import access
 from tocsin.notify.notifier import configured_kinds
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 
@@ -71,6 +72,7 @@ async def add_method(
     request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
     form = await require_csrf(request, signed_in)
+    settings = context_of(request).settings
     try:
         await contact_methods.add_method(
             session,
@@ -79,8 +81,10 @@ async def add_method(
             kind=ChannelKind(form.get("kind", "email")),
             address=form.get("address", ""),
             label=form.get("label", ""),
-            base_url=context_of(request).settings.base_url,
+            base_url=settings.base_url,
             now=now,
+            details=access.details(settings, form.get("access_token")),
+            allow_private=settings.allow_private_destinations,
         )
     except (InvalidInput, TocsinError, ValueError) as problem:
         detail = problem.detail if isinstance(problem, TocsinError) else str(problem)

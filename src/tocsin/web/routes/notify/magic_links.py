@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions.identity import logins
@@ -41,7 +41,7 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/magic/{token}")
-async def act(request: Request, token: str) -> HTMLResponse:
+async def act(request: Request, token: str) -> Response:
     context = context_of(request)
     now = context.clock.now()
     try:
@@ -54,7 +54,13 @@ async def act(request: Request, token: str) -> HTMLResponse:
                 signed_in=await _signed_in(request, session),
             )
             if isinstance(outcome, magic_links.Inspected):
+                if _wants_json(request):
+                    return _json(outcome.state.value, _UNUSABLE[outcome.state], 409)
                 return _page(request, outcome, token=token)
+            if _wants_json(request):
+                done = outcome.changed[0].status.value.capitalize()
+                numbers = ", ".join(f"#{incident.number}" for incident in outcome.changed)
+                return _json("done", f"{done}: {numbers}", 200)
             return _respond(
                 request,
                 "magic_link.html",
@@ -64,11 +70,34 @@ async def act(request: Request, token: str) -> HTMLResponse:
                 already=outcome.already,
             )
     except StaleTransition as lost:
+        if _wants_json(request):
+            return _json("lost", f"Nothing changed: {wording.already(lost)}", 409)
         return _respond(request, "magic_link.html", state="lost", lost=lost, status_code=409)
     except PermissionDenied as denied:
+        if _wants_json(request):
+            return _json("denied", denied.detail, 403)
         return _respond(
             request, "magic_link.html", state="denied", detail=denied.detail, status_code=403
         )
+
+
+# The app's service worker acts from a notification's button without a page to show:
+# it asks for JSON and shows the answer as a notification.
+_UNUSABLE = {
+    magic_links.LinkState.USABLE: "Nothing changed",
+    magic_links.LinkState.USED: "This button was used already",
+    magic_links.LinkState.EXPIRED: "This button has expired: open the incident",
+    magic_links.LinkState.UNKNOWN: "This button is not known to tocsin",
+    magic_links.LinkState.FOREIGN: "This button is for someone else than who is signed in",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _json(state: str, detail: str, status: int) -> JSONResponse:
+    return JSONResponse({"state": state, "detail": detail}, status_code=status, headers=NO_REFERRER)
 
 
 async def _signed_in(request: Request, session: AsyncSession) -> uuid.UUID | None:
