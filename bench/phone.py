@@ -33,7 +33,6 @@ from py_vapid import Vapid
 from tests.fakes import twilio as fake_twilio
 from tests.fakes.push import FakePushService
 from tests.fakes.twilio import FakeTwilio
-from tocsin.domain.integrations import Destination, IntegrationKind
 
 from bench import _notify, _setup
 from bench.slack import report
@@ -41,8 +40,10 @@ from tocsin.actions.actors import system_actor
 from tocsin.actions.escalation import policies
 from tocsin.actions.identity import contact_methods, teams, users
 from tocsin.actions.services import integrations, services
+from tocsin.actions.services.integration_settings import Destination
 from tocsin.clock import SystemClock
 from tocsin.db.models.contact_methods import ContactMethod, NotificationRule
+from tocsin.db.models.integrations import IntegrationKind
 from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
@@ -53,7 +54,7 @@ from tocsin.security.encryption import Cipher
 TITLE = re.compile(r"Latency probe \d{6}")
 
 
-async def seed(url: str, people: int, push: FakePushService) -> list[str]:
+async def seed(url: str, people: int, push: FakePushService, *, texts: bool) -> list[str]:
     """``people`` people, each paged by a service of their own; its integration keys."""
     database = Database(url)
     actor = system_actor("bench")
@@ -98,26 +99,27 @@ async def seed(url: str, people: int, push: FakePushService) -> list[str]:
                     session,
                     actor=actor,
                     cipher=Cipher(_notify.SECRET),
-                    name="bench",
+                    name=f"bench {number}",
                     kind=IntegrationKind.GENERIC,
                     destination=Destination(service_id=service.id),
                     now=now,
                 )
                 assert saved.key is not None
                 keys.append(saved.key)
-                session.add(
-                    ContactMethod(
-                        id=uuid.uuid4(),
-                        user_id=user.id,
-                        kind=ChannelKind.SMS,
-                        label="mobile",
-                        address=f"+1555{number:07d}",
-                        details={},
-                        verified_at=now,
-                        created_at=now,
-                        updated_at=now,
+                if texts:
+                    session.add(
+                        ContactMethod(
+                            id=uuid.uuid4(),
+                            user_id=user.id,
+                            kind=ChannelKind.SMS,
+                            label="mobile",
+                            address=f"+1555{number:07d}",
+                            details={},
+                            verified_at=now,
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
                 device = push.subscription()
                 await contact_methods.connect(
                     session,
@@ -171,12 +173,51 @@ def pushes(push: FakePushService) -> dict[str, float]:
     return found
 
 
+STAGES = """
+    SELECT delivery.kind,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY
+               extract(epoch FROM page.created_at - incident.created_at)),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY
+               extract(epoch FROM delivery.created_at - page.created_at)),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY
+               extract(epoch FROM delivery.sent_at - delivery.created_at))
+    FROM delivery
+    JOIN page ON page.id = delivery.page_id
+    JOIN incident ON incident.id = delivery.incident_id
+    WHERE delivery.sent_at IS NOT NULL
+    GROUP BY delivery.kind ORDER BY delivery.kind
+"""
+
+
+async def where_the_time_goes(url: str) -> list[str]:
+    """Median seconds of each stage, by channel: incident → page → delivery → sent."""
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            rows = (await session.execute(sa.text(STAGES))).all()
+    finally:
+        await database.dispose()
+    return [
+        f"{kind}: incident->page {a * 1000:.0f} ms, page->delivery {b * 1000:.0f} ms, "
+        f"delivery->sent {c * 1000:.0f} ms (medians)"
+        for kind, a, b, c in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-texts", action="store_true", help="push only")
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=0,
+        help="people the alerts go round (default: one per alert; fewer makes texts digests)",
+    )
     args = parser.parse_args()
-    people = int(args.rate * args.seconds)
+    alerts = int(args.rate * args.seconds)
+    people = args.people or alerts
     twilio, push = FakeTwilio(), FakePushService()
     twilio.start()
     push.start()
@@ -184,16 +225,23 @@ def main() -> None:
     key.generate_keys()
     push.application_server_key = vapid.application_server_key(key)
     try:
+        smtp_port = _setup.free_port()
         with (
             _notify.fresh_database() as url,
+            # Mail goes to an SMTP sink as in production, not to the local outbox (a
+            # database write per mail, which a deployment that pages by phone has not).
+            _notify.smtp_server(smtp_port),
             tempfile.TemporaryDirectory(prefix="tocsin-bench-") as folder,
         ):
             started = time.monotonic()
-            keys = asyncio.run(seed(url, people, push))
+            keys = asyncio.run(seed(url, people, push, texts=not args.no_texts))
             print(f"seeded {people} people in {time.monotonic() - started:.1f} s")
             env = {
                 "TOCSIN_SECRET_KEY": _notify.SECRET.decode(),
                 "TOCSIN_NOTIFY_BUNDLE_THRESHOLD": "0",
+                "TOCSIN_SMTP_HOST": "127.0.0.1",
+                "TOCSIN_SMTP_PORT": str(smtp_port),
+                "TOCSIN_SMTP_SECURITY": "none",
                 "TOCSIN_PUBLIC_URL": fake_twilio.PUBLIC_URL,
                 "TOCSIN_TWILIO_ACCOUNT_SID": fake_twilio.ACCOUNT_SID,
                 "TOCSIN_TWILIO_AUTH_TOKEN": fake_twilio.AUTH_TOKEN,
@@ -202,13 +250,16 @@ def main() -> None:
                 "TOCSIN_VAPID_PRIVATE_KEY": key.private_pem().decode(),
             }
             with _setup.serve(url, Path(folder) / "data", env=env) as servers:
-                accepted = asyncio.run(load(servers.base_urls[0], keys, args.rate))
+                rounds = [keys[number % len(keys)] for number in range(alerts)]
+                accepted = asyncio.run(load(servers.base_urls[0], rounds, args.rate))
                 wait_until = time.monotonic() + 60
                 while time.monotonic() < wait_until and (
-                    len(texts(twilio)) < len(accepted) or len(pushes(push)) < len(accepted)
+                    len(texts(twilio)) < (0 if args.no_texts else min(people, len(accepted)))
+                    or len(pushes(push)) < len(accepted)
                 ):
                     time.sleep(0.1)
                 sms_at, push_at = texts(twilio), pushes(push)
+            stages = asyncio.run(where_the_time_goes(url))
     finally:
         twilio.stop()
         push.stop()
@@ -227,6 +278,8 @@ def main() -> None:
         [push_at[t] - at for t, at in accepted.items() if t in push_at],
         len(accepted),
     )
+    for line in stages:
+        print(line)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.python_version()}")
 
 

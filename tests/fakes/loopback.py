@@ -12,9 +12,17 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of concurrent sends (a
+    # benchmark, a storm test) would see SYNs dropped and retried a second later, and
+    # measure the fake instead of tocsin.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class LoopbackServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

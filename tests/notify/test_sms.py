@@ -26,7 +26,7 @@ from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.models.deliveries import Delivery
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
-from tocsin.domain.deliveries import DeliveryStatus
+from tocsin.domain.deliveries import DeliveryStatus, Purpose
 from tocsin.engine.loop import Engine
 from tocsin.notify import notifier as notify
 
@@ -291,3 +291,34 @@ async def test_a_new_number_gets_its_code_by_text_and_the_code_is_not_kept_once_
     )
     assert verified.status_code == 200, verified.text
     assert verified.json()["verified_at"] is not None
+
+
+async def test_a_storm_to_one_number_is_one_text_a_minute_the_rest_in_one_digest(
+    client: httpx.AsyncClient,
+    phone: Oncall,
+    engine: Engine,
+    clock: FrozenClock,
+    twilio: FakeTwilio,
+    database: Database,
+) -> None:
+    for number in range(1, 6):
+        await send(client, phone.key, trigger(f"db-{number}/disk"))
+    await engine.tick()
+    clock.advance(minutes=2)
+    await engine.tick()  # five texts due at once: one goes, four wait for the minute
+    first = re.match(r"tocsin #(\d) ", twilio.expect(ALICE).body)
+    assert first is not None
+    async with database.transaction() as session:
+        statuses = (
+            await session.scalars(
+                sa.select(Delivery.status).where(
+                    Delivery.kind == ChannelKind.SMS, Delivery.purpose == Purpose.PAGE
+                )
+            )
+        ).all()
+    assert sorted(statuses) == sorted([DeliveryStatus.SENT] + [DeliveryStatus.BUNDLED] * 4)
+    clock.advance(minutes=1)
+    await engine.tick()
+    digest = twilio.expect(ALICE)
+    rest = " ".join(f"#{n}" for n in range(1, 6) if n != int(first.group(1)))
+    assert digest.body.startswith(f"tocsin [CRITICAL] 4 incidents on payments-api: {rest}.")

@@ -47,6 +47,12 @@ def local_time(instant: datetime, zone: str) -> str:
     return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
 
 
+def incidents_phrase(count: int) -> str:
+    """``1 incident``, ``3 incidents``: a digest can hold one incident once the others
+    were acknowledged before it went out."""
+    return f"{count} incident{'' if count == 1 else 's'}"
+
+
 def services_phrase(services: Sequence[str]) -> str:
     unique = sorted(set(services))
     return unique[0] if len(unique) == 1 else f"{len(unique)} services"

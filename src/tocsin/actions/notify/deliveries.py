@@ -228,6 +228,7 @@ async def _within_rate_limits(
         if method_id is not None and sent_at is not None:  # both, by the WHERE clause
             recent[method_id].append(sent_at)
     allowed: list[notices.Claimed] = []
+    digests: dict[uuid.UUID, uuid.UUID] = {}
     for item in sendable:
         method_id = item.contact_method_id
         until = (
@@ -245,14 +246,18 @@ async def _within_rate_limits(
         delivery = await _loaded(session, item.id)
         delivery.updated_at = now
         if item.purpose is Purpose.PAGE:
-            delivery.digest_id = await dispatch.join_digest(
-                session,
-                user_id=item.user_id,
-                method_id=method_id,
-                kind=item.kind,
-                due=until,
-                now=now,
-            )
+            # A storm to one number brings many of its pages in one batch: they join
+            # the same digest, found (and locked) once.
+            if method_id not in digests:
+                digests[method_id] = await dispatch.join_digest(
+                    session,
+                    user_id=item.user_id,
+                    method_id=method_id,
+                    kind=item.kind,
+                    due=until,
+                    now=now,
+                )
+            delivery.digest_id = digests[method_id]
             delivery.status = DeliveryStatus.BUNDLED
             delivery.next_attempt_at = None
         else:

@@ -87,8 +87,8 @@ def subject_of(notice: Notice) -> str:
     if notice.purpose is Purpose.DIGEST:
         worst = wording.highest([incident.severity for incident in incidents])
         where = wording.services_phrase([incident.service for incident in incidents])
-        count = len(incidents)
-        return f"[{wording.priority(worst)}] {count} incident{'s' if count != 1 else ''} on {where}"
+        count = wording.incidents_phrase(len(incidents))
+        return f"[{wording.priority(worst)}] {count} on {where}"
     if notice.purpose is Purpose.STATUS:
         only = incidents[0]
         return f"[{(notice.event or '').upper()}] {only.service}: {only.title} (#{only.number})"

@@ -65,7 +65,9 @@ def publish(notice: Notice, topic: str) -> dict[str, Any]:
         high = any(i.urgency == "high" for i in notice.incidents)
         lines = "\n".join(f"#{i.number} {i.title}" for i in notice.incidents[:20])
         return body | {
-            "title": _cut(f"[{worst}] {len(notice.incidents)} incidents on {where}", TITLE),
+            "title": _cut(
+                f"[{worst}] {wording.incidents_phrase(len(notice.incidents))} on {where}", TITLE
+            ),
             "message": _cut(lines, MESSAGE),
             "priority": 5 if high else 3,
             "tags": ["rotating_light" if high else "warning"],

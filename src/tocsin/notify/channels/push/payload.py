@@ -104,7 +104,7 @@ def digest(notice: Notice) -> tuple[dict[str, Any], str, str]:
     tag = f"digest-{notice.delivery_id.hex[:20]}"
     return (
         {
-            "title": _cut(f"[{worst}] {count} incidents on {where}", TITLE),
+            "title": _cut(f"[{worst}] {wording.incidents_phrase(count)} on {where}", TITLE),
             "body": _cut(numbers, BODY),
             "tag": tag,
             "url": f"{notice.base_url}/incidents",

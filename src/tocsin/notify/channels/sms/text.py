@@ -116,7 +116,7 @@ def message(notice: Notice) -> str:
         where = wording.services_phrase([i.service for i in notice.incidents])
         numbers = " ".join(f"#{i.number}" for i in notice.incidents[:20])
         text = gsm7(
-            f"tocsin [{worst}] {count} incidents on {where}: {numbers}. "
+            f"tocsin [{worst}] {wording.incidents_phrase(count)} on {where}: {numbers}. "
             f"Reply 1234A to ack one. {notice.base_url}/incidents"
         )
         return fit(text, PART * MAX_SEGMENTS)
