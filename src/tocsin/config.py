@@ -285,6 +285,32 @@ class Settings(BaseSettings):
         description="Twilio's REST API. Point it elsewhere for an egress proxy or a test fake.",
     )
 
+    # Vonage (docs/channels/sms-voice.md): a second SMS provider; with Twilio too, texts
+    # fail over between them.
+    vonage_api_key: str | None = Field(default=None, description="Vonage API key.")
+    vonage_api_secret: SecretStr | None = Field(
+        default=None, description="Vonage API secret: sends texts."
+    )
+    vonage_from: str | None = Field(
+        default=None,
+        description="The Vonage number (E.164) or sender name texts come from.",
+    )
+    vonage_signature_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Vonage signature secret: checks Vonage's signed webhooks (replies and delivery "
+            "receipts). Without it they are refused."
+        ),
+    )
+    vonage_signature_method: Literal["md5", "sha1", "sha256", "sha512"] = Field(
+        default="sha256",
+        description="The HMAC the Vonage dashboard signs webhooks with.",
+    )
+    vonage_rest_host: str = Field(
+        default="rest.nexmo.com",
+        description="Vonage's SMS API host. Point it elsewhere for an egress proxy or a test fake.",
+    )
+
     # Web push (docs/channels/push.md): the app's own notifications, no vendor account.
     vapid_private_key: SecretStr | None = Field(
         default=None,

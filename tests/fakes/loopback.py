@@ -1,7 +1,9 @@
-"""What the HTTP fakes share: a threaded HTTP server on 127.0.0.1 on a free port."""
+"""What the HTTP fakes share: a threaded HTTP server on 127.0.0.1 on a free port, over
+TLS for a vendor SDK that only speaks HTTPS (Vonage's)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -21,8 +23,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._server = _Server(("127.0.0.1", 0), handler)
+        self._scheme = "https" if tls else "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -31,7 +38,7 @@ class LoopbackServer:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self._thread.start()

@@ -1,123 +1,153 @@
-"""Twilio's requests to tocsin: replies to texts, and delivery status callbacks.
+"""What the SMS providers send tocsin: replies to texts, and delivery reports. Each is
+verified before anything is read, and a request that fails the check is answered 403 and
+changes nothing; what a reply does is ``answers.py``.
 
-Both are verified with ``twilio``'s ``RequestValidator`` over the public URL Twilio was
-given (``TOCSIN_PUBLIC_URL`` + the path) and the posted form: a missing or wrong
-``X-Twilio-Signature`` is answered 403 and changes nothing.
+Twilio (verified with ``twilio``'s ``RequestValidator`` over the public URL it was given
+and the posted form):
 
-* ``POST /twilio/sms``: a reply. The sender is matched to a verified SMS method and acts
-  as its person through ``actions/`` ("via SMS" on the timeline); the answer is a TwiML
-  ``<Message>`` saying what happened. STOP / START / UNSTOP disable or enable the methods
-  at the number (carriers and Twilio stop delivery on STOP anyway; tocsin stops trying).
+* ``POST /twilio/sms``: a reply, answered inline with a TwiML ``<Message>``.
 * ``POST /twilio/status``: ``delivered`` marks the delivery delivered; ``undelivered`` or
   ``failed`` fails it, which releases the next tier.
+
+Vonage (signed webhooks: ``sig`` over the parameters with the account's signature
+secret, checked by ``vonage``'s own ``Auth.check_signature``, and a ``timestamp`` within
+five minutes; GET, form POST or JSON POST, as the dashboard is set):
+
+* ``/vonage/sms``: a reply; Vonage does not read an inline answer, so it is sent back as a
+  text through Vonage.
+* ``/vonage/status``: a delivery receipt, ``delivered`` / ``failed`` / ``rejected`` /
+  ``expired`` as for Twilio.
 """
 
 from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from tocsin.actions import principals
-from tocsin.actions.actors import Actor
-from tocsin.actions.incidents import incidents
 from tocsin.actions.notify import callbacks, tiers
-from tocsin.errors import InvalidInput, NotFound, PermissionDenied, StaleTransition
+from tocsin.errors import InvalidInput, PermissionDenied
 from tocsin.http.context import AppContext, context_of
-from tocsin.notify import wording
-from tocsin.notify.channels.sms import replies, senders
+from tocsin.notify.channels.sms import answers
+from tocsin.notify.channels.sms.providers import vonage
+from tocsin.notify.channels.sms.providers.twilio import Text
 from tocsin.notify.providers import twilio
 
 router = APIRouter(include_in_schema=False)
-VIA = "sms"
-FAILED_STATUSES = {"undelivered", "failed"}
+TWILIO_FAILED = {"undelivered", "failed"}
+VONAGE_FAILED = {"failed", "rejected", "expired"}
+# How old a signed Vonage request may be.
+SIGNATURE_WINDOW = 300
 
 
-async def _verified_form(request: Request) -> dict[str, str]:
-    return await twilio.verified_form(request, context_of(request).settings)
-
-
-def _twiml(text: str) -> Response:
-    answer = MessagingResponse()
-    answer.message(text)
-    return Response(str(answer), media_type="application/xml")
-
-
-@router.post("/twilio/sms")
-async def reply(request: Request) -> Response:
-    form = await _verified_form(request)
-    sender = form.get("From", "")
-    if not sender:
-        raise InvalidInput("From", "a reply names its sender")
-    parsed = replies.parse(form.get("Body", ""))
-    context = context_of(request)
-    now = context.clock.now()
-    if parsed is None or parsed.verb is replies.Verb.HELP:
-        return _twiml(replies.HELP)
-    if parsed.verb in (replies.Verb.STOP, replies.Verb.START):
-        async with context.database.transaction() as session:
-            await senders.opt_out(session, sender, stop=parsed.verb is replies.Verb.STOP, now=now)
-        # Twilio's own opt-out handling answers STOP and START to the person.
-        return Response("<Response/>", media_type="application/xml")
-    return _twiml(await _act(context, sender, parsed))
-
-
-async def _act(context: AppContext, sender: str, parsed: replies.Reply) -> str:
-    now = context.clock.now()
-    async with context.database.transaction() as session:
-        people = await senders.people_at(session, sender)
-        if len(people) != 1:
-            return (
-                "tocsin does not know this number. Add it to your profile to answer pages."
-                if not people
-                else "This number belongs to several tocsin people: answer on the web."
-            )
-        actor = Actor(await principals.user_principal(session, people[0]), None, "SMS")
-        if parsed.number is not None:
-            incident_id = await senders.incident_by_number(session, parsed.number)
-            if incident_id is None:
-                return f"tocsin: no incident #{parsed.number}."
-        else:
-            open_ones = await senders.only_open_incident_texted(session, sender)
-            if len(open_ones) != 1:
-                return (
-                    "tocsin: no open incident paged you."
-                    if not open_ones
-                    else "tocsin: several incidents are open: reply 1234A with the number."
-                )
-            incident_id = open_ones[0]
-    change = incidents.acknowledge if parsed.verb is replies.Verb.ACKNOWLEDGE else incidents.resolve
-    try:
-        async with context.database.transaction() as session:
-            changed = await change(session, incident_id=incident_id, actor=actor, via=VIA, now=now)
-            done = "acknowledged" if parsed.verb is replies.Verb.ACKNOWLEDGE else "resolved"
-            return f"tocsin #{changed.number} {done}."
-    except StaleTransition as lost:
-        return f"tocsin: {wording.already(lost)}."
-    except PermissionDenied:
-        return "tocsin: you may not change that incident."
-    except NotFound:
-        return "tocsin: no such incident."
-
-
-@router.post("/twilio/status")
-async def status(request: Request) -> Response:
-    form = await _verified_form(request)
-    sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
-    if not sid:
-        raise InvalidInput("MessageSid", "a status callback names its message")
-    if state not in FAILED_STATUSES and state != "delivered":
-        return Response(status_code=204)  # queued, sent, …: nothing to record
-    context = context_of(request)
-    now = context.clock.now()
+async def _delivery_report(
+    context: AppContext, *, provider: str, message_id: str, delivered: bool, error: str
+) -> None:
     async with context.database.transaction() as session:
         await callbacks.provider_said(
             session,
+            provider=provider,
+            provider_message_id=message_id,
+            delivered=delivered,
+            error=error,
+            ops=tiers.OpsPolicy(context.settings.operations_service),
+            now=context.clock.now(),
+        )
+
+
+@router.post("/twilio/sms")
+async def twilio_reply(request: Request) -> Response:
+    context = context_of(request)
+    form = await twilio.verified_form(request, context.settings)
+    sender = form.get("From", "")
+    if not sender:
+        raise InvalidInput("From", "a reply names its sender")
+    said = await answers.answer(context.database, context.clock, sender, form.get("Body", ""))
+    if said is None:
+        # Twilio's own opt-out handling answers STOP and START to the person.
+        return Response("<Response/>", media_type="application/xml")
+    twiml = MessagingResponse()
+    twiml.message(said)
+    return Response(str(twiml), media_type="application/xml")
+
+
+@router.post("/twilio/status")
+async def twilio_status(request: Request) -> Response:
+    context = context_of(request)
+    form = await twilio.verified_form(request, context.settings)
+    sid, state = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not sid:
+        raise InvalidInput("MessageSid", "a status callback names its message")
+    if state in TWILIO_FAILED or state == "delivered":
+        await _delivery_report(
+            context,
             provider="twilio",
-            provider_message_id=sid,
+            message_id=sid,
             delivered=state == "delivered",
             error=f"Twilio: {state} {form.get('ErrorCode', '')}".strip(),
-            ops=tiers.OpsPolicy(context.settings.operations_service),
-            now=now,
+        )
+    return Response(status_code=204)  # queued, sent, …: nothing to record
+
+
+async def _vonage_params(request: Request) -> dict[str, str]:
+    """The webhook's parameters, once their signature and age are checked."""
+    settings = context_of(request).settings
+    checker = vonage.signature_checker(settings)
+    if checker is None:
+        raise PermissionDenied("Vonage signed webhooks are not set up on this tocsin")
+    params = dict(request.query_params)
+    if request.method == "POST":
+        body = await request.body()
+        try:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                loaded = json.loads(body)
+                if not isinstance(loaded, dict):
+                    raise ValueError("not an object")
+                params |= {str(key): str(value) for key, value in loaded.items()}
+            else:
+                params |= dict(parse_qsl(body.decode("utf-8"), max_num_fields=100))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise PermissionDenied("not a request Vonage signed") from error
+    try:
+        age = abs(time.time() - int(params.get("timestamp", "")))
+    except ValueError as error:
+        raise PermissionDenied("a signed Vonage request carries its timestamp") from error
+    if age > SIGNATURE_WINDOW or not checker.check_signature(dict(params)):
+        raise PermissionDenied("the Vonage signature does not match this request")
+    return params
+
+
+@router.api_route("/vonage/sms", methods=["GET", "POST"])
+async def vonage_reply(request: Request) -> Response:
+    context = context_of(request)
+    params = await _vonage_params(request)
+    sender = "+" + params.get("msisdn", "").lstrip("+")
+    if sender == "+":
+        raise InvalidInput("msisdn", "a reply names its sender")
+    said = await answers.answer(context.database, context.clock, sender, params.get("text", ""))
+    if said is not None:
+        provider = vonage.VonageProvider(vonage.config_of(context.settings))
+        await provider.send(Text(to=sender, body=said), time_limit=10)
+    return Response(status_code=204)
+
+
+@router.api_route("/vonage/status", methods=["GET", "POST"])
+async def vonage_status(request: Request) -> Response:
+    context = context_of(request)
+    params = await _vonage_params(request)
+    message_id, state = params.get("messageId", ""), params.get("status", "")
+    if not message_id:
+        raise InvalidInput("messageId", "a delivery receipt names its message")
+    if state in VONAGE_FAILED or state == "delivered":
+        await _delivery_report(
+            context,
+            provider="vonage",
+            message_id=message_id,
+            delivered=state == "delivered",
+            error=f"Vonage: {state} {params.get('err-code', '')}".strip(),
         )
     return Response(status_code=204)
