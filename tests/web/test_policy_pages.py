@@ -210,5 +210,6 @@ async def test_a_policy_in_use_is_not_deleted(seed: Seed, crew: Crew) -> None:
     deleted = await submit(
         ada, f"/escalation-policies/{unused.id}", f"/escalation-policies/{unused.id}/delete"
     )
-    assert deleted.headers["location"].startswith("/escalation-policies?")
+    assert deleted.headers["location"] == "/escalation-policies"
+    assert "Escalation policy deleted." in text_of(await ada.get("/escalation-policies"))
     assert (await ada.get(f"/escalation-policies/{unused.id}")).status_code == 404

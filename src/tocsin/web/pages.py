@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -92,7 +92,8 @@ def render(
 ) -> HTMLResponse:
     context = context_of(request)
     csrf_token = csrf.for_session(context.keys.csrf, signed_in.session_token) if signed_in else None
-    return TEMPLATES.TemplateResponse(
+    flash = read_flash(request)
+    response = TEMPLATES.TemplateResponse(
         request,
         template,
         {
@@ -101,17 +102,43 @@ def render(
             "csrf_token": csrf_token,
             "version": __version__,
             "Action": Action,
-            "notice": request.query_params.get("notice"),
+            **({flash[0]: flash[1]} if flash else {}),
             **values,
         },
         status_code=status_code,
     )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
 
 
-def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
-    if notice:
-        path += ("&" if "?" in path else "?") + "notice=" + quote(notice)
-    return RedirectResponse(path, status_code=303)
+# What the page after a redirect says happened ("Saved.", or "Not saved: …" in red) travels
+# in a cookie only tocsin sets, read once and deleted, never in the URL: a link carrying
+# its own text (``?notice=Your account is locked, call …``) would otherwise be shown in
+# tocsin's own banner, a gift to phishing.
+FLASH_COOKIE = "tocsin_flash"
+FLASH_KINDS = ("notice", "error")
+
+
+def redirect(path: str, *, notice: str | None = None, error: str | None = None) -> RedirectResponse:
+    """A 303 to ``path``, whose page then says ``notice`` (done) or ``error`` (refused)."""
+    response = RedirectResponse(path, status_code=303)
+    kind, text = ("error", error) if error else ("notice", notice)
+    if text:
+        response.set_cookie(
+            FLASH_COOKIE,
+            quote(f"{kind}:{text[:500]}"),
+            max_age=60,
+            httponly=True,
+            samesite="lax",
+            path="/",
+        )
+    return response
+
+
+def read_flash(request: Request) -> tuple[str, str] | None:
+    kind, _, text = unquote(request.cookies.get(FLASH_COOKIE, "")).partition(":")
+    return (kind, text) if kind in FLASH_KINDS and text else None
 
 
 def safe_next(path: str | None) -> str:

@@ -40,15 +40,17 @@ async def create_key(
     ]
     name = form.get("name")
     try:
-        issued = await api_keys.create_api_key(
-            session,
-            actor=signed_in.actor,
-            name=name if isinstance(name, str) else "",
-            scopes=[Scope(value) for value in chosen],
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            issued = await api_keys.create_api_key(
+                session,
+                actor=signed_in.actor,
+                name=name if isinstance(name, str) else "",
+                scopes=[Scope(value) for value in chosen],
+                now=now,
+            )
     except InvalidInput as error:
-        return redirect("/admin/api-keys", notice=f"Not created: {error.detail}")
+        return redirect("/admin/api-keys", error=f"Not created: {error.detail}")
     page = await api_keys.list_api_keys(session, actor=signed_in.actor, cursor=None, limit=200)
     return render(
         request,

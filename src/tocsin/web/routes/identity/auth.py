@@ -14,7 +14,7 @@ from tocsin.errors import CsrfFailed, RateLimited
 from tocsin.http import csrf
 from tocsin.http.context import AppContext, context_of
 from tocsin.http.deps import DbSession, Now, client_ip
-from tocsin.web.pages import render, safe_next
+from tocsin.web.pages import redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,7 +105,7 @@ async def login_link_use(token: str, request: Request, session: DbSession, now: 
     )
     if outcome.token is None:
         return render(request, "login_link.html", link_user=None, status_code=410)
-    return _signed_in(context, outcome.token, "/profile?notice=Signed+in.+Set+a+password+below.")
+    return _signed_in(context, outcome.token, "/profile", notice="Signed in. Set a password below.")
 
 
 @router.post("/logout")
@@ -169,8 +169,10 @@ def _bind_anonymous_csrf(request: Request, response: HTMLResponse, nonce: str) -
     return response
 
 
-def _signed_in(context: AppContext, token: str, next_path: str) -> Response:
-    response = RedirectResponse(next_path, status_code=303)
+def _signed_in(
+    context: AppContext, token: str, next_path: str, *, notice: str | None = None
+) -> Response:
+    response = redirect(next_path, notice=notice)
     response.set_cookie(
         csrf.SESSION_COOKIE,
         token,

@@ -74,18 +74,20 @@ async def add_method(
     form = await require_csrf(request, signed_in)
     settings = context_of(request).settings
     try:
-        await contact_methods.add_method(
-            session,
-            actor=signed_in.actor,
-            user_id=signed_in.user.id,
-            kind=ChannelKind(form.get("kind", "email")),
-            address=form.get("address", ""),
-            label=form.get("label", ""),
-            base_url=settings.base_url,
-            now=now,
-            details=access.details(settings, form.get("access_token")),
-            allow_private=settings.allow_private_destinations,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await contact_methods.add_method(
+                session,
+                actor=signed_in.actor,
+                user_id=signed_in.user.id,
+                kind=ChannelKind(form.get("kind", "email")),
+                address=form.get("address", ""),
+                label=form.get("label", ""),
+                base_url=settings.base_url,
+                now=now,
+                details=access.details(settings, form.get("access_token")),
+                allow_private=settings.allow_private_destinations,
+            )
     except (InvalidInput, TocsinError, ValueError) as problem:
         detail = problem.detail if isinstance(problem, TocsinError) else str(problem)
         return await page(request, session, signed_in, error=detail)

@@ -35,18 +35,20 @@ async def update_profile(
     form = await require_csrf(request, signed_in)
     phone = form.get("phone", "").strip()
     try:
-        await users.update_user(
-            session,
-            actor=signed_in.actor,
-            user_id=signed_in.user.id,
-            changes=users.UserChanges(
-                name=form.get("name"),
-                time_zone=form.get("time_zone"),
-                phone=phone or None,
-                clear_phone=not phone,
-            ),
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await users.update_user(
+                session,
+                actor=signed_in.actor,
+                user_id=signed_in.user.id,
+                changes=users.UserChanges(
+                    name=form.get("name"),
+                    time_zone=form.get("time_zone"),
+                    phone=phone or None,
+                    clear_phone=not phone,
+                ),
+                now=now,
+            )
     except InvalidInput as error:
         return render(
             request,
@@ -74,14 +76,16 @@ async def change_password(
             status_code=422,
         )
     try:
-        await users.change_password(
-            session,
-            actor=signed_in.actor,
-            user_id=signed_in.user.id,
-            new_password=form.get("new_password", ""),
-            current_password=form.get("current_password"),
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await users.change_password(
+                session,
+                actor=signed_in.actor,
+                user_id=signed_in.user.id,
+                new_password=form.get("new_password", ""),
+                current_password=form.get("current_password"),
+                now=now,
+            )
     except InvalidInput as error:
         return render(
             request,

@@ -30,15 +30,17 @@ async def create_team(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     try:
-        team = await teams.create_team(
-            session,
-            actor=signed_in.actor,
-            name=form.get("name", ""),
-            description=form.get("description", ""),
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            team = await teams.create_team(
+                session,
+                actor=signed_in.actor,
+                name=form.get("name", ""),
+                description=form.get("description", ""),
+                now=now,
+            )
     except (InvalidInput, Conflict) as error:
-        return redirect("/teams", notice=f"Not created: {error.detail}")
+        return redirect("/teams", error=f"Not created: {error.detail}")
     return redirect(f"/teams/{team.id}", notice=f"Created team {team.name}.")
 
 
@@ -74,16 +76,18 @@ async def update_team(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     try:
-        await teams.update_team(
-            session,
-            actor=signed_in.actor,
-            team_id=team_id,
-            name=form.get("name"),
-            description=form.get("description"),
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await teams.update_team(
+                session,
+                actor=signed_in.actor,
+                team_id=team_id,
+                name=form.get("name"),
+                description=form.get("description"),
+                now=now,
+            )
     except (InvalidInput, Conflict) as error:
-        return redirect(f"/teams/{team_id}", notice=f"Not saved: {error.detail}")
+        return redirect(f"/teams/{team_id}", error=f"Not saved: {error.detail}")
     return redirect(f"/teams/{team_id}", notice="Saved.")
 
 
@@ -93,18 +97,20 @@ async def add_member(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     try:
-        await teams.add_member(
-            session,
-            actor=signed_in.actor,
-            team_id=team_id,
-            user_id=uuid.UUID(form.get("user_id", "")),
-            role=TeamRole(form.get("role", TeamRole.RESPONDER.value)),
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await teams.add_member(
+                session,
+                actor=signed_in.actor,
+                team_id=team_id,
+                user_id=uuid.UUID(form.get("user_id", "")),
+                role=TeamRole(form.get("role", TeamRole.RESPONDER.value)),
+                now=now,
+            )
     except ValueError:
-        return redirect(f"/teams/{team_id}", notice="Not added: choose a person and a role.")
+        return redirect(f"/teams/{team_id}", error="Not added: choose a person and a role.")
     except (InvalidInput, Conflict, NotFound) as error:
-        return redirect(f"/teams/{team_id}", notice=f"Not added: {error.detail}")
+        return redirect(f"/teams/{team_id}", error=f"Not added: {error.detail}")
     return redirect(f"/teams/{team_id}", notice="Member added.")
 
 
@@ -119,21 +125,23 @@ async def change_member(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     try:
-        if form.get("remove") == "yes":
-            await teams.remove_member(
-                session, actor=signed_in.actor, team_id=team_id, user_id=user_id, now=now
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            if form.get("remove") == "yes":
+                await teams.remove_member(
+                    session, actor=signed_in.actor, team_id=team_id, user_id=user_id, now=now
+                )
+                return redirect(f"/teams/{team_id}", notice="Member removed.")
+            await teams.change_role(
+                session,
+                actor=signed_in.actor,
+                team_id=team_id,
+                user_id=user_id,
+                role=TeamRole(form.get("role", "")),
+                now=now,
             )
-            return redirect(f"/teams/{team_id}", notice="Member removed.")
-        await teams.change_role(
-            session,
-            actor=signed_in.actor,
-            team_id=team_id,
-            user_id=user_id,
-            role=TeamRole(form.get("role", "")),
-            now=now,
-        )
     except ValueError:
-        return redirect(f"/teams/{team_id}", notice="Not changed: unknown role.")
+        return redirect(f"/teams/{team_id}", error="Not changed: unknown role.")
     except (Conflict, NotFound) as error:
-        return redirect(f"/teams/{team_id}", notice=f"Not changed: {error.detail}")
+        return redirect(f"/teams/{team_id}", error=f"Not changed: {error.detail}")
     return redirect(f"/teams/{team_id}", notice="Role changed.")

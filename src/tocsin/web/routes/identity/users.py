@@ -48,16 +48,18 @@ async def create_user(
 ) -> Response:
     form = await require_csrf(request, signed_in)
     try:
-        user = await users.create_user(
-            session,
-            actor=signed_in.actor,
-            email=form.get("email", ""),
-            name=form.get("name", ""),
-            time_zone=form.get("time_zone") or "UTC",
-            phone=form.get("phone") or None,
-            is_platform_admin=form.get("is_platform_admin") == "on",
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            user = await users.create_user(
+                session,
+                actor=signed_in.actor,
+                email=form.get("email", ""),
+                name=form.get("name", ""),
+                time_zone=form.get("time_zone") or "UTC",
+                phone=form.get("phone") or None,
+                is_platform_admin=form.get("is_platform_admin") == "on",
+                now=now,
+            )
     except (InvalidInput, Conflict) as error:
         page = await users.list_users(session, actor=signed_in.actor, cursor=None, limit=50)
         return render(
@@ -99,29 +101,31 @@ async def update_user(
     form = await require_csrf(request, signed_in)
     phone = form.get("phone", "").strip()
     try:
-        await users.update_user(
-            session,
-            actor=signed_in.actor,
-            user_id=user_id,
-            changes=users.UserChanges(
-                name=form.get("name"),
-                email=form.get("email"),
-                time_zone=form.get("time_zone"),
-                phone=phone or None,
-                clear_phone=not phone,
-                is_platform_admin=form.get("is_platform_admin") == "on",
-            ),
-            now=now,
-        )
-        await users.set_active(
-            session,
-            actor=signed_in.actor,
-            user_id=user_id,
-            active=form.get("is_active") == "on",
-            now=now,
-        )
+        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        async with session.begin_nested():
+            await users.update_user(
+                session,
+                actor=signed_in.actor,
+                user_id=user_id,
+                changes=users.UserChanges(
+                    name=form.get("name"),
+                    email=form.get("email"),
+                    time_zone=form.get("time_zone"),
+                    phone=phone or None,
+                    clear_phone=not phone,
+                    is_platform_admin=form.get("is_platform_admin") == "on",
+                ),
+                now=now,
+            )
+            await users.set_active(
+                session,
+                actor=signed_in.actor,
+                user_id=user_id,
+                active=form.get("is_active") == "on",
+                now=now,
+            )
     except (InvalidInput, Conflict) as error:
-        return redirect(f"/admin/users/{user_id}", notice=f"Not saved: {error.detail}")
+        return redirect(f"/admin/users/{user_id}", error=f"Not saved: {error.detail}")
     return redirect(f"/admin/users/{user_id}", notice="Saved.")
 
 

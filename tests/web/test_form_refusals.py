@@ -1,0 +1,47 @@
+"""A form's refusal is a page that says why, never a 500, and a banner says only what
+tocsin itself put there."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.builders import Seed
+from tests.web.support import browser, submit, text_of
+
+
+async def test_a_duplicate_email_in_the_new_user_form_is_refused_on_the_page(seed: Seed) -> None:
+    admin = await browser(seed, await seed.user("Ada", email="ada@example.com", admin=True))
+    refused = await submit(
+        admin, "/admin/users", "/admin/users", {"email": "ADA@example.com", "name": "Again"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert 'role="alert"' in refused.text
+    assert "ada@example.com" in text_of(refused)
+
+
+async def test_a_duplicate_team_name_is_an_error_banner_not_a_success_one(seed: Seed) -> None:
+    await seed.team("Payments")
+    admin = await browser(seed, await seed.user("Ada", admin=True))
+    refused = await submit(admin, "/teams", "/teams", {"name": "Payments"})
+    assert refused.status_code == 303
+    assert "?" not in refused.headers["location"]
+    shown = await admin.get(refused.headers["location"])
+    alert = re.search(r'<p class="error" role="alert">([^<]*)</p>', shown.text)
+    assert alert is not None, shown.text
+    assert alert.group(1).startswith("Not created:")
+    assert 'role="status"' not in shown.text
+    # Read once: the next page has no banner.
+    assert 'role="alert"' not in (await admin.get("/teams")).text
+
+
+async def test_text_in_the_url_is_never_shown_in_tocsins_banner(
+    seed: Seed, client: httpx.AsyncClient
+) -> None:
+    bait = "Your account is locked. Call +1 555 0100 to unlock it."
+    signed_out = await client.get("/login", params={"notice": bait})
+    assert bait not in signed_out.text
+    admin = await browser(seed, await seed.user("Ada", admin=True))
+    signed_in = await admin.get("/teams", params={"notice": bait, "error": bait})
+    assert bait not in signed_in.text
