@@ -149,7 +149,7 @@ def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_servic
     pia_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
     assert link, created.stdout
     assert pia_id, created.stdout
-    integration_key = _service_paging(server, _setup_key(server), pia_id.group(1))
+    integration_key = _service_paging(server, _setup_key(server), pia_id.group(1), name="Web")
     push_service = FakePushService()
     push_service.start()
     try:
@@ -227,7 +227,9 @@ def _setup_key(server: LiveServer) -> str:
     return issued.stdout.strip().splitlines()[-1]
 
 
-def _service_paging(server: LiveServer, api_key: str, user_id: str) -> str:
+def _service_paging(
+    server: LiveServer, api_key: str, user_id: str, *, name: str = "Checkout"
+) -> str:
     """A team, a policy paging ``user_id`` and a service with a generic integration;
     returns the integration key."""
     with httpx.Client(
@@ -240,7 +242,7 @@ def _service_paging(server: LiveServer, api_key: str, user_id: str) -> str:
             result: dict[str, object] = response.json()
             return result
 
-        team = post("/api/v1/teams", {"name": "Checkout"})
+        team = post("/api/v1/teams", {"name": name})
         post(f"/api/v1/teams/{team['id']}/members", {"user_id": user_id, "role": "responder"})
         level = {"delay_minutes": 5, "targets": [{"kind": "user", "id": user_id}]}
         policy = post(
@@ -249,10 +251,14 @@ def _service_paging(server: LiveServer, api_key: str, user_id: str) -> str:
         )
         service = post(
             "/api/v1/services",
-            {"team_id": team["id"], "name": "checkout", "escalation_policy_id": policy["id"]},
+            {
+                "team_id": team["id"],
+                "name": f"{name.lower()}-api",
+                "escalation_policy_id": policy["id"],
+            },
         )
         integration = post(
             "/api/v1/integrations",
-            {"name": "checkout alerts", "kind": "generic", "service_id": service["id"]},
+            {"name": f"{name.lower()} alerts", "kind": "generic", "service_id": service["id"]},
         )
         return str(integration["key"])
