@@ -285,8 +285,8 @@ class Settings(BaseSettings):
         description="Twilio's REST API. Point it elsewhere for an egress proxy or a test fake.",
     )
 
-    # Vonage (docs/channels/sms-voice.md): a second SMS provider; with Twilio too, texts
-    # fail over between them.
+    # Vonage (docs/channels/sms-voice.md): a second SMS and voice provider; with Twilio
+    # too, texts and calls fail over between them.
     vonage_api_key: str | None = Field(default=None, description="Vonage API key.")
     vonage_api_secret: SecretStr | None = Field(
         default=None, description="Vonage API secret: sends texts."
@@ -305,6 +305,17 @@ class Settings(BaseSettings):
     vonage_signature_method: Literal["md5", "sha1", "sha256", "sha512"] = Field(
         default="sha256",
         description="The HMAC the Vonage dashboard signs webhooks with.",
+    )
+    vonage_application_id: str | None = Field(
+        default=None,
+        description="Vonage Voice application id: with its private key, places calls.",
+    )
+    vonage_private_key: SecretStr | None = Field(
+        default=None, description="The Vonage Voice application's private key (PEM)."
+    )
+    vonage_api_host: str = Field(
+        default="api.nexmo.com",
+        description="Vonage's Voice API host. Point it elsewhere for a proxy or a test fake.",
     )
     vonage_rest_host: str = Field(
         default="rest.nexmo.com",

@@ -15,13 +15,17 @@ over the public URL, ``notify/providers/twilio.py``) and names its delivery in t
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from twilio.twiml.voice_response import VoiceResponse
+from vonage_voice.models import Input, NccoAction, Talk
+from vonage_voice.models.input_types import Dtmf as VonageDtmf
 
 from tocsin.actions.notify import callbacks, tiers
 from tocsin.db.models.deliveries import Delivery
@@ -29,10 +33,14 @@ from tocsin.domain.deliveries import ErrorCode
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.http.context import AppContext, context_of
 from tocsin.notify.channels.voice import calls, speech
+from tocsin.notify.channels.voice.providers import vonage as vonage_voice
+from tocsin.notify.channels.voice.providers.vonage import VonageVoiceProvider
 from tocsin.notify.providers import twilio
+from tocsin.notify.providers import vonage as vonage_webhooks
 
 router = APIRouter(include_in_schema=False)
-PROVIDER = "twilio"
+TWILIO = "twilio"
+VONAGE = "vonage"
 NOT_ANSWERED = {"busy": "busy", "no-answer": "no answer", "canceled": "cancelled"}
 # How many times the menu is offered when no key is pressed.
 ROUNDS = 3
@@ -49,6 +57,12 @@ def _delivery_id(request: Request) -> uuid.UUID:
         return uuid.UUID(request.query_params.get("delivery", ""))
     except ValueError as error:
         raise InvalidInput("delivery", "a call's URL names its delivery") from error
+
+
+def _round(request: Request) -> int:
+    """Which offer of the menu this is (1 to ``ROUNDS``), from the URL tocsin gave."""
+    given = request.query_params.get("round", "1")
+    return min(max(int(given), 1), ROUNDS) if given.isdigit() and len(given) < 3 else 1
 
 
 def _url(context: AppContext, action: str, delivery_id: uuid.UUID, **more: int) -> str:
@@ -83,12 +97,13 @@ async def _settle(
     delivered: bool,
     error: str | None = None,
     code: ErrorCode = ErrorCode.NOT_ANSWERED,
+    provider: str = TWILIO,
 ) -> None:
     async with context.database.transaction() as session:
         await callbacks.provider_said(
             session,
-            provider=PROVIDER,
-            provider_message_id=form.get("CallSid", ""),
+            provider=provider,
+            provider_message_id=form.get("CallSid") or form.get("uuid", ""),
             delivered=delivered,
             error=error,
             ops=tiers.OpsPolicy(context.settings.operations_service),
@@ -104,7 +119,7 @@ async def answer(request: Request) -> Response:
     form = await twilio.verified_form(request, context.settings)
     delivery_id = _delivery_id(request)
     call = await _call(context, delivery_id)
-    rounds = int(request.query_params.get("round", "1") or 1)
+    rounds = _round(request)
     if rounds == 1 and _is_machine(form.get("AnsweredBy", "")):
         await _settle(
             context, delivery_id, form, delivered=False, error="an answering machine took the call"
@@ -173,11 +188,150 @@ async def status(request: Request) -> Response:
         )
     else:
         return Response(status_code=204)  # queued, ringing, in-progress: not the end yet
+    await _forget_code(context, delivery_id)
+    return Response(status_code=204)
+
+
+async def _forget_code(context: AppContext, delivery_id: uuid.UUID) -> None:
+    """Once the call is over: the code was kept only for the call to read it aloud."""
     async with context.database.transaction() as session:
-        # The code was kept only for the call to read it aloud.
         await session.execute(
             sa.update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.details.has_key("code"))
             .values(details=Delivery.details.op("-")("code"))
         )
+
+
+# Vonage ---------------------------------------------------------------------------------
+#
+# The same call in Vonage's terms: the NCCO is JSON (``talk`` then ``input`` of one DTMF
+# digit), the keys and events arrive as JSON, and every request carries a JWT signed with
+# the account's signature secret (``notify/providers/vonage.py``). Machine detection is
+# asynchronous: a ``machine`` event moves the call to the voicemail.
+VONAGE_NOT_ANSWERED = {
+    "busy": "busy",
+    "timeout": "no answer",
+    "unanswered": "no answer",
+    "cancelled": "cancelled",
+    "rejected": "rejected",
+}
+
+
+def _ncco(actions: list[NccoAction]) -> JSONResponse:
+    return JSONResponse([action.model_dump(by_alias=True, exclude_none=True) for action in actions])
+
+
+def _vonage_menu(context: AppContext, call: calls.Answered, rounds: int) -> JSONResponse:
+    if not call.asks:
+        return _ncco([Talk(text=call.words())])
+    menu = speech.MENU if len(call.incidents) == 1 else speech.DIGEST_MENU
+    keys_url = _vonage_url(context, "keys", call.delivery_id, round=rounds)
+    return _ncco(
+        [
+            Talk(text=f"{call.words()} {menu}", bargeIn=True),
+            Input(
+                type=["dtmf"],
+                dtmf=VonageDtmf(maxDigits=1, timeOut=KEY_WAIT),
+                eventUrl=[keys_url],
+                eventMethod="POST",
+            ),
+        ]
+    )
+
+
+def _vonage_url(context: AppContext, action: str, delivery_id: uuid.UUID, **more: int) -> str:
+    query = urlencode({"delivery": str(delivery_id), **more})
+    return f"{context.settings.base_url}/vonage/voice/{action}?{query}"
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        loaded = json.loads(body or b"{}")
+    except ValueError as error:
+        raise InvalidInput("body", "a Vonage event is a JSON object") from error
+    if not isinstance(loaded, dict):
+        raise InvalidInput("body", "a Vonage event is a JSON object")
+    return loaded
+
+
+@router.get("/vonage/voice/answer")
+async def vonage_answer(request: Request) -> JSONResponse:
+    context = context_of(request)
+    await vonage_webhooks.check_voice_jwt(context.settings, request)
+    return _vonage_menu(context, await _call(context, _delivery_id(request)), 1)
+
+
+@router.post("/vonage/voice/keys")
+async def vonage_keys(request: Request) -> JSONResponse:
+    context = context_of(request)
+    event = _json_object(await vonage_webhooks.check_voice_jwt(context.settings, request))
+    delivery_id = _delivery_id(request)
+    call = await _call(context, delivery_id)
+    dtmf = event.get("dtmf")
+    digits = str(dtmf.get("digits") or "") if isinstance(dtmf, dict) else ""
+    rounds = _round(request)
+    if digits:  # someone pressed a key: a person took the call
+        found = {"uuid": str(event.get("uuid", ""))}
+        await _settle(context, delivery_id, found, delivered=True, provider=VONAGE)
+    key = speech.KEYS.get(digits)
+    if not digits:
+        if rounds >= ROUNDS:
+            return _ncco([Talk(text=f"{speech.NO_KEY} {speech.GOODBYE}")])
+        return _vonage_menu(context, call, rounds + 1)
+    if key is None or key == speech.REPEAT or (key == speech.ESCALATE and len(call.incidents) > 1):
+        return _vonage_menu(context, call, rounds)
+    if not call.asks:
+        return _ncco([Talk(text=call.words())])
+    said = await calls.press(context.database, call, key, now=context.clock.now())
+    return _ncco([Talk(text=said)])
+
+
+@router.post("/vonage/voice/events")
+async def vonage_events(request: Request) -> Response:
+    context = context_of(request)
+    event = _json_object(await vonage_webhooks.check_voice_jwt(context.settings, request))
+    delivery_id = _delivery_id(request)
+    state = str(event.get("status", ""))
+    found = {"uuid": str(event.get("uuid", ""))}
+    if state == "human":
+        await _settle(context, delivery_id, found, delivered=True, provider=VONAGE)
+    elif state == "machine":
+        call = await _call(context, delivery_id)
+        await _settle(
+            context,
+            delivery_id,
+            found,
+            delivered=False,
+            error="an answering machine took the call",
+            provider=VONAGE,
+        )
+        first = call.incidents[0][1] if call.incidents and call.asks else None
+        provider = VonageVoiceProvider(vonage_voice.config_of(context.settings))
+        await provider.voicemail(
+            found["uuid"], speech.voicemail(first) if first is not None else call.words()
+        )
+    elif state == "completed":
+        await _settle(context, delivery_id, found, delivered=True, provider=VONAGE)
+        await _forget_code(context, delivery_id)
+    elif state in VONAGE_NOT_ANSWERED:
+        await _settle(
+            context,
+            delivery_id,
+            found,
+            delivered=False,
+            error=f"Vonage: {VONAGE_NOT_ANSWERED[state]}",
+            provider=VONAGE,
+        )
+        await _forget_code(context, delivery_id)
+    elif state == "failed":
+        await _settle(
+            context,
+            delivery_id,
+            found,
+            delivered=False,
+            error="Vonage: the call failed",
+            code=ErrorCode.REJECTED,
+            provider=VONAGE,
+        )
+        await _forget_code(context, delivery_id)
     return Response(status_code=204)

@@ -1,5 +1,4 @@
-"""Texts through Vonage's SMS API, with the ``vonage`` SDK (synchronous: each call runs in
-a worker thread, bounded by the send's time limit).
+"""Texts through Vonage's SMS API, with the ``vonage`` SDK (``notify/providers/vonage.py``).
 
 * status 0 with a ``message-id`` → ``Sent``; the delivery receipt (``/vonage/status``)
   says delivered or failed later.
@@ -18,10 +17,8 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 import requests
-from vonage import Auth, HttpClientOptions, Vonage
 from vonage_http_client.errors import HttpRequestError, RateLimitedError
 from vonage_sms import SmsMessage
 from vonage_sms.errors import PartialFailureError, SmsError
@@ -29,12 +26,12 @@ from vonage_sms.errors import PartialFailureError, SmsError
 from tocsin.config import Settings
 from tocsin.domain.deliveries import ErrorCode, Failed, Outcome, Sent, Unknown
 from tocsin.notify.channels.sms.providers.twilio import Text
+from tocsin.notify.providers import vonage
 
 OPTED_OUT = 7
 BAD_NUMBER = frozenset({3, 6, 33})
 THROTTLED = 1
 STATUS = re.compile(r"error code (\d+)")
-SignatureMethod = Literal["md5", "sha1", "sha256", "sha512"]
 
 
 @dataclass(frozen=True)
@@ -59,26 +56,12 @@ def config_of(settings: Settings) -> VonageConfig:
     )
 
 
-def signature_checker(settings: Settings) -> Auth | None:
-    """What checks Vonage's signed webhooks, when a signature secret is configured."""
-    if settings.vonage_api_key is None or settings.vonage_signature_secret is None:
-        return None
-    method: SignatureMethod = settings.vonage_signature_method
-    return Auth(
-        api_key=settings.vonage_api_key,
-        signature_secret=settings.vonage_signature_secret.get_secret_value(),
-        signature_method=method,
-    )
-
-
 class VonageProvider:
     name = "vonage"
 
     def __init__(self, config: VonageConfig) -> None:
         self.config = config
-        # Retries are the dispatcher's, on its schedule: the SDK's own are turned off.
-        options = HttpClientOptions(rest_host=config.rest_host, max_retries=0, timeout=30)
-        self._client = Vonage(Auth(config.api_key, config.api_secret), options)
+        self._client = vonage.sms_client(config.api_key, config.api_secret, config.rest_host)
 
     async def send(self, message: Text, *, time_limit: float) -> Outcome:
         sms = SmsMessage(
