@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import trustme
 from fastapi import FastAPI
 
 from tests.builders import Seed, context_of_app
 from tests.fakes.smtp import FakeSmtp
+from tests.fakes.twilio import FakeTwilio
+from tests.fakes.vonage import FakeVonage
 from tests.scenarios.conftest import World
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
@@ -116,8 +120,36 @@ async def oncall(seed: Seed) -> Oncall:
 
 
 @pytest.fixture
-def notifier_outbox_engine(
+def settings_engine(
     app: FastAPI, settings: Settings, database: Database, clock: FrozenClock
 ) -> Engine:
-    """An engine whose mail goes to the local outbox (no SMTP configured)."""
+    """An engine with the channels the test's settings configure (a module's ``settings``
+    fixture adds a vendor's fake; mail goes to the local outbox unless SMTP is set)."""
     return sending_engine(app, database, clock, notify.build(settings, database, clock))
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    server = FakeTwilio()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.unexpected() == [], f"unexpected Twilio traffic: {server.unexpected()}"
+
+
+@pytest.fixture
+def vonage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVonage]:
+    ca = trustme.CA()
+    bundle = tmp_path / "vonage-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    # The SDK's requests session trusts the fake's CA as it would a proxy's.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    server = FakeVonage(ca)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.unexpected() == [], f"unexpected Vonage traffic: {server.unexpected()}"

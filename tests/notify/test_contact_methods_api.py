@@ -157,7 +157,7 @@ async def test_someone_on_call_whose_rules_reach_nobody_is_warned_about(
 
 
 async def test_the_outbox_page_shows_mail_delivered_locally_to_platform_admins(
-    seed: Seed, notifier_outbox_engine: Engine
+    seed: Seed, settings_engine: Engine
 ) -> None:
     admin = await seed.user("Root", admin=True, email="root@example.com")
     alice = await seed.user("Alice", email="alice@example.com")
@@ -165,7 +165,7 @@ async def test_the_outbox_page_shows_mail_delivered_locally_to_platform_admins(
     await alice_client.post(
         "/api/v1/me/contact-methods", json={"kind": "email", "address": "alice@home.example"}
     )
-    await notifier_outbox_engine.tick()
+    await settings_engine.tick()
     admin_client = await seed.as_user(admin)
     listing = await admin_client.get("/outbox")
     assert "No SMTP server is configured" in listing.text

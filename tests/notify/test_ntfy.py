@@ -11,18 +11,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from tests.fakes.ntfy import FakeNtfy
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
-from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.engine.loop import Engine
-from tocsin.notify import notifier as notify
 
 TOKEN = "tk_alicealicealicealicealice12"
 
@@ -45,8 +42,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 async def _confirmed_topic(

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from tests.fakes.push import FakePushService, Subscription
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
@@ -24,7 +23,6 @@ from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
 from tocsin.errors import InvalidInput
-from tocsin.notify import notifier as notify
 from tocsin.notify.channels.push import subscriptions
 
 ANDROID_CHROME = (
@@ -51,8 +49,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 async def _subscribe(

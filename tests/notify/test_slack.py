@@ -16,13 +16,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes import slack as fake
 from tests.fakes.slack import FakeSlack
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.actions.actors import system_actor
 from tocsin.clock import FrozenClock
@@ -36,7 +35,6 @@ from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify import notifier as notify
 from tocsin.notify.channels.slack import workspaces
 from tocsin.security.encryption import Cipher
 
@@ -68,8 +66,8 @@ def settings(settings: Settings, slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 @pytest.fixture

@@ -4,21 +4,16 @@ a real PostgreSQL and a frozen clock. The fakes are strict: an unclaimed text fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 import sqlalchemy as sa
-import trustme
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.fakes import twilio as fake_twilio
 from tests.fakes import vonage as fake
 from tests.fakes.twilio import FakeTwilio
 from tests.fakes.vonage import FakeVonage
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
@@ -28,36 +23,8 @@ from tocsin.domain.channels import ChannelKind
 from tocsin.domain.circuits import CircuitState
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify import notifier as notify
 
 ALICE = "+15555550100"
-
-
-@pytest.fixture
-def vonage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVonage]:
-    ca = trustme.CA()
-    bundle = tmp_path / "vonage-ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    # The SDK's requests session trusts the fake's CA the way a proxy's is trusted.
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    server = FakeVonage(ca)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Vonage traffic: {server.unexpected()}"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    server = FakeTwilio()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Twilio traffic: {server.unexpected()}"
 
 
 VONAGE = {
@@ -84,8 +51,8 @@ def settings(settings: Settings, vonage: FakeVonage, twilio: FakeTwilio) -> Sett
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 @pytest.fixture

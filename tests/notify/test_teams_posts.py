@@ -11,15 +11,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from tests.fakes.teams import FakeWorkflow
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.actions.actors import system_actor
 from tocsin.actions.services import post_targets
 from tocsin.clock import FrozenClock
-from tocsin.config import Settings
 from tocsin.db.models.audit import AuditEvent
 from tocsin.db.models.follow_ups import PostTarget
 from tocsin.db.models.services import Service
@@ -27,7 +25,6 @@ from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.engine.loop import Engine
 from tocsin.errors import InvalidInput
-from tocsin.notify import notifier as notify
 from tocsin.notify.channels.teams.package import post_address
 from tocsin.security.encryption import Cipher
 
@@ -44,8 +41,8 @@ def workflow() -> Iterator[FakeWorkflow]:
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 async def _place(database: Database, clock: FrozenClock, url: str) -> None:

@@ -6,18 +6,16 @@ strict: an unclaimed call (a second dial of one delivery) fails the test."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.builders import Seed
 from tests.fakes import twilio as fake
 from tests.fakes.twilio import FakeTwilio
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
@@ -28,21 +26,9 @@ from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify import notifier as notify
 
 ALICE = "+15555550100"
 FROM = "+15555559999"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    server = FakeTwilio()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Twilio traffic: {server.unexpected()}"
 
 
 @pytest.fixture
@@ -59,8 +45,8 @@ def settings(settings: Settings, twilio: FakeTwilio) -> Settings:
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 @pytest.fixture

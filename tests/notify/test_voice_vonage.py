@@ -5,22 +5,18 @@ signed with a JWT over their body, a real PostgreSQL and a frozen clock."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import trustme
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tests.fakes import twilio as fake_twilio
 from tests.fakes import vonage as fake
 from tests.fakes.twilio import FakeTwilio
 from tests.fakes.vonage import FakeVonage
-from tests.notify.conftest import Oncall, sending_engine
+from tests.notify.conftest import Oncall
 from tests.scenarios.conftest import World, send, trigger
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
@@ -30,35 +26,8 @@ from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify import notifier as notify
 
 ALICE = "+15555550100"
-
-
-@pytest.fixture
-def vonage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVonage]:
-    ca = trustme.CA()
-    bundle = tmp_path / "vonage-ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    server = FakeVonage(ca)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Vonage traffic: {server.unexpected()}"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    server = FakeTwilio()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Twilio traffic: {server.unexpected()}"
 
 
 @pytest.fixture
@@ -80,8 +49,8 @@ def settings(settings: Settings, vonage: FakeVonage, twilio: FakeTwilio) -> Sett
 
 
 @pytest.fixture
-def engine(app: FastAPI, settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return sending_engine(app, database, clock, notify.build(settings, database, clock))
+def engine(settings_engine: Engine) -> Engine:
+    return settings_engine
 
 
 async def _called(
