@@ -87,3 +87,29 @@ async def test_a_link_refuses_whoever_else_is_signed_in_on_the_page_and_the_butt
     done = await client.post(acknowledge)
     assert done.status_code == 200, done.text
     assert (await world.incident()).acknowledged_by == "alice@example.com"
+
+
+async def test_a_link_to_an_incident_resolved_meanwhile_offers_nothing_and_says_by_whom(
+    client: httpx.AsyncClient,
+    oncall: Oncall,
+    engine: Engine,
+    smtp: FakeSmtp,
+    world: World,
+) -> None:
+    await send(client, oncall.key, trigger("db-1/disk"))
+    await engine.tick()
+    mail = smtp.expect(to="alice@example.com", subject="[CRITICAL] payments-api: Disk full on db-1")
+    acknowledge, resolve = (
+        link.removeprefix("https://tocsin.test") for link in LINK.findall(mail.text)[:2]
+    )
+    assert (await client.post(resolve)).status_code == 200
+
+    shown = await client.get(acknowledge)
+    assert "Nothing to do: incident #1 is already resolved" in shown.text
+    assert "<button" not in shown.text.split("<main>")[1]
+    incident = await world.incident()
+    assert f'href="/incidents/{incident.id}"' in shown.text
+    lost = await client.post(acknowledge)
+    assert lost.status_code == 409
+    assert "Incident #1 is already resolved by alice@example.com, Mon 5 Jan 2026" in lost.text
+    assert "T0" not in lost.text.split("<main>")[1]  # no raw ISO timestamp

@@ -366,6 +366,7 @@ async def _lost(
         incident_status=current.status.value,
         by=who,
         at=when.isoformat() if when else None,
+        number=current.number,
     )
 
 

@@ -11,6 +11,7 @@ people.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -138,8 +139,24 @@ def _respond(
     request: Request, template: str, *, status_code: int = 200, **values: Any
 ) -> HTMLResponse:
     values.setdefault("zone", "UTC")
+    zone = values["zone"]
+
+    def already_said(lost: StaleTransition) -> str:
+        """``Incident #12 is already acknowledged by Ada, Mon 5 Jan 2026 10:02 CET``: in
+        the reader's words and time zone, not the API's."""
+        at = lost.extensions.get("at")
+        when = f", {wording.local_time(datetime.fromisoformat(at), zone)}" if at else ""
+        number = lost.extensions.get("number")
+        subject = f"Incident #{number}" if number else "The incident"
+        return f"{subject} is {wording.already(lost)}{when}"
+
     response = render(
-        request, template, status_code=status_code, local=wording.local_time, **values
+        request,
+        template,
+        status_code=status_code,
+        local=wording.local_time,
+        already_said=already_said,
+        **values,
     )
     response.headers.update(NO_REFERRER)
     return response
