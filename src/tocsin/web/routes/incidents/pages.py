@@ -20,6 +20,7 @@ from tocsin.actions.identity import directory
 from tocsin.actions.incidents import queries
 from tocsin.db.models.incidents import Incident
 from tocsin.domain.access import Action
+from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.domain.incidents import OPEN, IncidentStatus, Urgency
 from tocsin.http.deps import DbSession
 from tocsin.web.formatting import local_time
@@ -144,7 +145,14 @@ async def incident_page(
     zone = signed_in.user.time_zone
     by_channel: dict[str, Counter[str]] = {}
     for item in deliveries:
-        by_channel.setdefault(item.kind.value, Counter())[item.status.value] += 1
+        # Mail kept in the local outbox (no mail server set) reached nobody: it is not
+        # "delivered" to anyone who reads this page to know who was told.
+        shown = (
+            "in the local outbox"
+            if item.provider == "outbox" and item.status is DeliveryStatus.DELIVERED
+            else item.status.value
+        )
+        by_channel.setdefault(item.kind.value, Counter())[shown] += 1
     return render(
         request,
         "incidents/detail.html",
