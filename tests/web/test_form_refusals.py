@@ -45,3 +45,13 @@ async def test_text_in_the_url_is_never_shown_in_tocsins_banner(
     admin = await browser(seed, await seed.user("Ada", admin=True))
     signed_in = await admin.get("/teams", params={"notice": bait, "error": bait})
     assert bait not in signed_in.text
+
+
+async def test_a_new_link_lands_on_the_form_not_on_a_422(seed: Seed) -> None:
+    await seed.team("Payments")  # a service is created in a team
+    admin = await browser(seed, await seed.user("Ada", admin=True))
+    for kind in ("services", "teams", "schedules"):
+        answered = await admin.get(f"/{kind}/new")
+        assert answered.status_code == 303
+        assert answered.headers["location"] == f"/{kind}#new"
+        assert 'id="new"' in (await admin.get(f"/{kind}")).text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from tocsin.actions.identity import teams, users
 from tocsin.domain.access import Action, TeamRole
@@ -42,6 +42,13 @@ async def create_team(
     except (InvalidInput, Conflict) as error:
         return redirect("/teams", error=f"Not created: {error.detail}")
     return redirect(f"/teams/{team.id}", notice=f"Created team {team.name}.")
+
+
+@router.get("/new")
+async def new_form() -> RedirectResponse:
+    """The form to create one is on the list page (a ``/new`` link from a bookmark or
+    another product's habits lands there, not on a 422)."""
+    return RedirectResponse("/teams#new", status_code=303)
 
 
 @router.get("/{team_id}")

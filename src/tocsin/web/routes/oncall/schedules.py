@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from tocsin.actions.identity import directory, teams
 from tocsin.actions.oncall import on_call as oncall
@@ -105,6 +105,13 @@ async def create_schedule(
         ),
         refused=lambda why: schedules_page(request, session, now, signed_in, error=why.message),
     )
+
+
+@router.get("/new")
+async def new_form() -> RedirectResponse:
+    """The form to create one is on the list page (a ``/new`` link from a bookmark or
+    another product's habits lands there, not on a 422)."""
+    return RedirectResponse("/schedules#new", status_code=303)
 
 
 @router.get("/{schedule_id}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from tocsin.actions.identity import directory
 from tocsin.actions.incidents import queries
@@ -90,6 +90,13 @@ async def create_service(
             request, session, signed_in, error=why.message, status_code=422
         ),
     )
+
+
+@router.get("/new")
+async def new_form() -> RedirectResponse:
+    """The form to create one is on the list page (a ``/new`` link from a bookmark or
+    another product's habits lands there, not on a 422)."""
+    return RedirectResponse("/services#new", status_code=303)
 
 
 @router.get("/{service_id}")
