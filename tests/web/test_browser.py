@@ -104,6 +104,19 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
     expect(page.get_by_role("status")).to_have_text("Member added.")
     row = page.get_by_role("row", name=re.compile("Bob Builder"))
     expect(row.get_by_label("Role of Bob Builder")).to_have_value("observer")
+
+    # A destructive button asks first: dismissed, nothing happens; accepted, it is done.
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Remove").click()
+    expect(row).to_be_visible()
+    assert questions == [
+        "Remove Bob Builder from Payments? They stop being paged through this team."
+    ]
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_have_text("Member removed.")
+    expect(page.get_by_role("row", name=re.compile("Bob Builder"))).to_have_count(0)
     page.close()
 
 
