@@ -83,3 +83,20 @@ async def test_nobody_removes_another_persons_contact_method(seed: Seed) -> None
     )
     assert refused.status_code in (403, 404)
     assert own_method.group(1) in (await owner.get(SETTINGS)).text
+
+
+async def test_the_rules_say_which_channels_this_tocsin_cannot_deliver(seed: Seed) -> None:
+    page = await browser(seed, await seed.user("Nia"))
+    text = text_of(await page.get(SETTINGS))
+    # No Twilio or Slack set up in tests: those rules reach nobody; push and ntfy need none.
+    assert "sms (not set up on this tocsin: reaches nobody yet)" in text
+    assert "push (not set up" not in text
+    assert "ntfy (not set up" not in text
+
+
+async def test_time_zones_are_offered_where_they_are_typed(seed: Seed) -> None:
+    await seed.team("Payments")  # a schedule is created in a team
+    page = await browser(seed, await seed.user("Nia", admin=True))
+    schedules = (await page.get("/schedules")).text
+    assert 'list="time-zones"' in schedules
+    assert '<option value="Europe/Berlin">' in schedules

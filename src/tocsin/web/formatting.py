@@ -8,6 +8,8 @@ The filters read the viewer (``me``) from the template context, so templates wri
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,7 +98,20 @@ def _local_input(context: Context, instant: datetime | None) -> str:
     return f"{instant.astimezone(zone_of(viewer_zone(context))):%Y-%m-%dT%H:%M}"
 
 
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA zones a person picks from (``Europe/Berlin``), without the legacy aliases."""
+    return tuple(
+        sorted(
+            zone
+            for zone in zoneinfo.available_timezones()
+            if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
+        )
+    )
+
+
 def install(environment: Environment) -> None:
+    environment.globals["time_zones"] = time_zones
     environment.filters["local"] = _local
     environment.filters["local_input"] = _local_input
     environment.filters["duration"] = duration

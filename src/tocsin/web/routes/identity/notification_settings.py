@@ -26,11 +26,9 @@ async def page(
 ) -> Response:
     user_id = signed_in.user.id
     actor = signed_in.actor
+    deliverable = configured_kinds(context_of(request).settings)
     reach = await notification_rules.my_reach(
-        session,
-        actor=actor,
-        user_id=user_id,
-        deliverable=configured_kinds(context_of(request).settings),
+        session, actor=actor, user_id=user_id, deliverable=deliverable
     )
     return render(
         request,
@@ -43,7 +41,8 @@ async def page(
         urgencies=list(Urgency),
         kinds=contact_methods.ADDRESSED,
         channel_kinds=list(ChannelKind),
-        slack_configured=ChannelKind.SLACK in configured_kinds(context_of(request).settings),
+        deliverable=deliverable,
+        slack_configured=ChannelKind.SLACK in deliverable,
         can_install_slack=actor.principal.is_platform_admin
         or TeamRole.ADMIN in actor.principal.team_roles.values(),
         error=error,

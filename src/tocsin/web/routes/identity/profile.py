@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.actions.identity import users
 from tocsin.errors import InvalidInput
 from tocsin.http.deps import DbSession, Now
+from tocsin.web import formatting
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 
 router = APIRouter(include_in_schema=False)
 
 
 def time_zone_choices() -> list[str]:
-    return sorted(
-        zone
-        for zone in available_timezones()
-        if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
-    )
+    return list(formatting.time_zones())
 
 
 @router.get("/profile")
