@@ -233,6 +233,49 @@ def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_servic
     assert push_service.unexpected() == []
 
 
+PAGES = (
+    "/",
+    "/incidents",
+    "/services",
+    "/schedules",
+    "/escalation-policies",
+    "/integrations",
+    "/teams",
+    "/profile",
+    "/profile/notifications",
+    "/admin/users",
+)
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
+    server: LiveServer, browser: Browser, width: int, height: int, tmp_path: Path
+) -> None:
+    created = server.cli(
+        "users", "create", f"wide{width}@example.com", "--name", f"Wanda {width}", "--admin"
+    )
+    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
+    assert link, created.stdout
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(link.group(1))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/profile"))
+    # Pages with content: the earlier tests of this module made teams, services and
+    # incidents; an incident's page too, when there is one.
+    page.goto(f"{server.base_url}/incidents")
+    links = page.locator("main a[href^='/incidents/']")
+    targets = [*PAGES, *([links.first.get_attribute("href") or ""] if links.count() else [])]
+    wide: dict[str, int] = {}
+    for path in targets:
+        page.goto(f"{server.base_url}{path}")
+        page.screenshot(path=str(tmp_path / f"{width}{path.replace('/', '_')}.png"), full_page=True)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            wide[path] = scroll
+    assert wide == {}, f"pages wider than {width} px: {wide}"
+    page.close()
+
+
 def _setup_key(server: LiveServer) -> str:
     scopes = ("users:read", "teams:write", "policies:write", "services:write")
     args = [arg for scope in (*scopes, "integrations:write") for arg in ("--scope", scope)]
