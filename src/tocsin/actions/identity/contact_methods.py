@@ -267,6 +267,8 @@ async def connect(
     label: str,
     details: dict[str, Any],
     now: datetime,
+    audit_as: str = "contact_method.connected",
+    audit_details: dict[str, Any] | None = None,
 ) -> ContactMethod:
     """A method its channel proved is the person's (a Slack account linked from Slack, a
     push subscription made in their signed-in browser): verified at once. Connecting it
@@ -308,7 +310,8 @@ async def connect(
         .execution_options(populate_existing=True)
     )
     assert method is not None
-    await _audit(session, actor, "contact_method.connected", method, now)
+    extra = {"contact_method_id": str(method.id), **(audit_details or {})}
+    await _audit(session, actor, audit_as, method, now, extra=extra)
     return method
 
 
@@ -471,7 +474,13 @@ async def _method(session: AsyncSession, actor: Actor, method_id: uuid.UUID) -> 
 
 
 async def _audit(
-    session: AsyncSession, actor: Actor, action: str, method: ContactMethod, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    method: ContactMethod,
+    now: datetime,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     await audit.record(
         session,
@@ -480,7 +489,7 @@ async def _audit(
         resource_type="user",
         resource_id=method.user_id,
         now=now,
-        details={"kind": method.kind.value, "address": _masked(method)},
+        details={"kind": method.kind.value, "address": _masked(method), **(extra or {})},
     )
 
 

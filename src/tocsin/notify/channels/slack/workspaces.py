@@ -215,15 +215,8 @@ async def link(
         label=f"Slack ({team_name or team_id})",
         details={"team_id": team_id},
         now=now,
-    )
-    await audit.record(
-        session,
-        actor=actor,
-        action="contact_method.slack_linked",
-        resource_type="user",
-        resource_id=user.id,
-        now=now,
-        details={"contact_method_id": str(method.id), "team_id": team_id},
+        audit_as="contact_method.slack_linked",
+        audit_details={"team_id": team_id},
     )
     return method
 

@@ -72,6 +72,13 @@ class Answered:
             return speech.shift(self.details.get("schedule", "a schedule"))
         return speech.verification(self.details.get("code", ""))
 
+    def voicemail(self) -> str:
+        """What an answering machine is left: the short page, or for anything else (a
+        code, a shift) what the call says."""
+        if self.asks and self.incidents:
+            return speech.voicemail(self.incidents[0][1])
+        return self.words()
+
     @property
     def asks(self) -> bool:
         """Whether the call offers the keypad menu (a page or digest still triggered)."""
@@ -135,6 +142,15 @@ async def load(session: AsyncSession, delivery_id: uuid.UUID) -> Answered | None
             )
             for incident, service, acknowledged_by, resolved_by in found.all()
         ),
+    )
+
+
+async def forget_code(session: AsyncSession, delivery_id: uuid.UUID) -> None:
+    """The call is over: the verification code was kept only to be read aloud."""
+    await session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.details.has_key("code"))
+        .values(details=Delivery.details.op("-")("code"))
     )
 
 

@@ -20,7 +20,6 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.twiml.voice_response import VoiceResponse
@@ -28,7 +27,6 @@ from vonage_voice.models import Input, NccoAction, Talk
 from vonage_voice.models.input_types import Dtmf as VonageDtmf
 
 from tocsin.actions.notify import callbacks, tiers
-from tocsin.db.models.deliveries import Delivery
 from tocsin.domain.deliveries import ErrorCode
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.http.context import AppContext, context_of
@@ -98,7 +96,10 @@ async def _settle(
     error: str | None = None,
     code: ErrorCode = ErrorCode.NOT_ANSWERED,
     provider: str = TWILIO,
+    ended: bool = False,
 ) -> None:
+    """Record what the provider said of the call; once it has ``ended``, in the same
+    transaction, drop the verification code it was keeping to read aloud."""
     async with context.database.transaction() as session:
         await callbacks.provider_said(
             session,
@@ -111,6 +112,8 @@ async def _settle(
             delivery_id=delivery_id,
             code=code,
         )
+        if ended:
+            await calls.forget_code(session, delivery_id)
 
 
 @router.post("/twilio/voice/answer")
@@ -124,8 +127,7 @@ async def answer(request: Request) -> Response:
         await _settle(
             context, delivery_id, form, delivered=False, error="an answering machine took the call"
         )
-        first = call.incidents[0][1] if call.incidents and call.asks else None
-        return _said(speech.voicemail(first) if first is not None else call.words())
+        return _said(call.voicemail())
     if rounds == 1:
         await _settle(context, delivery_id, form, delivered=True)
     if not call.asks:
@@ -172,10 +174,15 @@ async def status(request: Request) -> Response:
     if state == "completed":
         machine = _is_machine(form.get("AnsweredBy", ""))
         error = "an answering machine took the call" if machine else None
-        await _settle(context, delivery_id, form, delivered=not machine, error=error)
+        await _settle(context, delivery_id, form, delivered=not machine, error=error, ended=True)
     elif state in NOT_ANSWERED:
         await _settle(
-            context, delivery_id, form, delivered=False, error=f"Twilio: {NOT_ANSWERED[state]}"
+            context,
+            delivery_id,
+            form,
+            delivered=False,
+            error=f"Twilio: {NOT_ANSWERED[state]}",
+            ended=True,
         )
     elif state == "failed":
         await _settle(
@@ -185,21 +192,10 @@ async def status(request: Request) -> Response:
             delivered=False,
             error=f"Twilio: the call failed {form.get('ErrorCode', '')}".strip(),
             code=ErrorCode.REJECTED,
+            ended=True,
         )
-    else:
-        return Response(status_code=204)  # queued, ringing, in-progress: not the end yet
-    await _forget_code(context, delivery_id)
+    # queued, ringing, in-progress: not the end yet, nothing to record
     return Response(status_code=204)
-
-
-async def _forget_code(context: AppContext, delivery_id: uuid.UUID) -> None:
-    """Once the call is over: the code was kept only for the call to read it aloud."""
-    async with context.database.transaction() as session:
-        await session.execute(
-            sa.update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.details.has_key("code"))
-            .values(details=Delivery.details.op("-")("code"))
-        )
 
 
 # Vonage ---------------------------------------------------------------------------------
@@ -305,14 +301,10 @@ async def vonage_events(request: Request) -> Response:
             error="an answering machine took the call",
             provider=VONAGE,
         )
-        first = call.incidents[0][1] if call.incidents and call.asks else None
         provider = VonageVoiceProvider(vonage_voice.config_of(context.settings))
-        await provider.voicemail(
-            found["uuid"], speech.voicemail(first) if first is not None else call.words()
-        )
+        await provider.voicemail(found["uuid"], call.voicemail())
     elif state == "completed":
-        await _settle(context, delivery_id, found, delivered=True, provider=VONAGE)
-        await _forget_code(context, delivery_id)
+        await _settle(context, delivery_id, found, delivered=True, provider=VONAGE, ended=True)
     elif state in VONAGE_NOT_ANSWERED:
         await _settle(
             context,
@@ -321,8 +313,8 @@ async def vonage_events(request: Request) -> Response:
             delivered=False,
             error=f"Vonage: {VONAGE_NOT_ANSWERED[state]}",
             provider=VONAGE,
+            ended=True,
         )
-        await _forget_code(context, delivery_id)
     elif state == "failed":
         await _settle(
             context,
@@ -332,6 +324,6 @@ async def vonage_events(request: Request) -> Response:
             error="Vonage: the call failed",
             code=ErrorCode.REJECTED,
             provider=VONAGE,
+            ended=True,
         )
-        await _forget_code(context, delivery_id)
     return Response(status_code=204)
