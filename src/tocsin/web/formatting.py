@@ -1,4 +1,5 @@
-"""How pages show instants and durations: in the viewer's own time zone, naming it.
+"""How pages show instants, durations and links: instants in the viewer's own time zone,
+naming it.
 
 Instants are stored in UTC; a person reading a timeline at 3 a.m. wants their own clock,
 and a zone abbreviation beside it so that a screenshot pasted into a chat is unambiguous.
@@ -9,6 +10,7 @@ The filters read the viewer (``me``) from the template context, so templates wri
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from tocsin.domain.schedules import localtime
 from tocsin.errors import InvalidInput
@@ -79,6 +82,26 @@ def web_link(href: object) -> str | None:
     return href.strip() if scheme in ("http", "https") else None
 
 
+# A URL in plain text ends at white space or an angle bracket; trailing punctuation is the
+# sentence's, not the link's ("see https://x/y.").
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
+_SENTENCE_END = ".,;:!?)]"
+
+
+def linkify(text: str | None) -> Markup:
+    """``text`` escaped, with its http(s) URLs made links (a mail's text part, shown in
+    the outbox, whose action links must work when clicked)."""
+    text = text or ""
+    shown = Markup()
+    last = 0
+    for found in _URL_IN_TEXT.finditer(text):
+        url = found.group().rstrip(_SENTENCE_END)
+        shown += escape(text[last : found.start()])
+        shown += Markup('<a href="{0}">{0}</a>').format(url)  # format() escapes the url
+        last = found.start() + len(url)
+    return shown + escape(text[last:])
+
+
 def viewer_zone(context: Context) -> str:
     me: Any = context.get("me")
     zone = getattr(me, "time_zone", None)
@@ -117,3 +140,4 @@ def install(environment: Environment) -> None:
     environment.filters["duration"] = duration
     environment.filters["wall"] = wall_time
     environment.filters["web_link"] = web_link
+    environment.filters["linkify"] = linkify
