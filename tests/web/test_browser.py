@@ -14,9 +14,11 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import cloned_database
@@ -274,6 +276,53 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
             wide[path] = scroll
     assert wide == {}, f"pages wider than {width} px: {wide}"
     page.close()
+
+
+def test_the_main_pages_have_no_serious_accessibility_faults(
+    server: LiveServer, browser: Browser
+) -> None:
+    """axe-core, run in Chromium on each page as it is served, finds nothing serious or
+    critical (a missing label, text without contrast, a button with no name...)."""
+    axe = Axe()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{server.base_url}/login")
+    faults = {"/login": _serious(axe.run(page).response)}
+    created = server.cli("users", "create", "axe@example.com", "--name", "Axel", "--admin")
+    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
+    assert link, created.stdout
+    page.goto(link.group(1))
+    faults["/login/link"] = _serious(axe.run(page).response)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/profile"))
+    # The earlier tests of this module made teams, services, schedules and incidents:
+    # one of each kind of detail page too.
+    details = []
+    for listing, prefix in (
+        ("/incidents?status=any", "/incidents/"),
+        ("/services", "/services/"),
+        ("/teams", "/teams/"),
+        ("/escalation-policies", "/escalation-policies/"),
+        ("/outbox", "/outbox/"),
+    ):
+        page.goto(f"{server.base_url}{listing}")
+        first = page.locator(f"main a[href^='{prefix}']").first
+        if first.count():
+            details.append(first.get_attribute("href") or "")
+    for path in (*PAGES, "/outbox", *details):
+        page.goto(f"{server.base_url}{path}")
+        faults[path] = _serious(axe.run(page).response)
+    page.close()
+    assert {path: found for path, found in faults.items() if found} == {}
+
+
+def _serious(results: dict[str, Any]) -> list[str]:
+    """The serious and critical violations axe reports: rule, and where."""
+    return [
+        f"{violation['id']} ({violation['impact']}): "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
 
 
 def _setup_key(server: LiveServer) -> str:
