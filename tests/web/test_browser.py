@@ -107,16 +107,18 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
     row = page.get_by_role("row", name=re.compile("Bob Builder"))
     expect(row.get_by_label("Role of Bob Builder")).to_have_value("observer")
 
-    # A destructive button asks first: dismissed, nothing happens; accepted, it is done.
-    questions: list[str] = []
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    # A destructive button asks first, in a <dialog>: cancelled, nothing happens;
+    # accepted, it is done.
     row.get_by_role("button", name="Remove").click()
-    expect(row).to_be_visible()
-    assert questions == [
+    dialog = page.get_by_role("dialog", name="Are you sure?")
+    expect(dialog).to_contain_text(
         "Remove Bob Builder from Payments? They stop being paged through this team."
-    ]
-    page.once("dialog", lambda dialog: dialog.accept())
+    )
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(row).to_be_visible()
     row.get_by_role("button", name="Remove").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     expect(page.get_by_role("status")).to_have_text("Member removed.")
     expect(page.get_by_role("row", name=re.compile("Bob Builder"))).to_have_count(0)
     page.close()
@@ -276,6 +278,51 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
             wide[path] = scroll
     assert wide == {}, f"pages wider than {width} px: {wide}"
     page.close()
+
+
+def test_every_destructive_button_asks_in_a_dialog_and_cancel_changes_nothing(
+    server: LiveServer, browser: Browser
+) -> None:
+    created = server.cli("users", "create", "careful@example.com", "--name", "Cy", "--admin")
+    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
+    assert link, created.stdout
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(link.group(1))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/profile"))
+    # The earlier tests of this module made a team, a policy, a service and an
+    # integration: the first of each has destructive buttons.
+    pages = ["/admin/api-keys", "/profile/notifications"]
+    for listing, prefix in (
+        ("/teams", "/teams/"),
+        ("/services", "/services/"),
+        ("/escalation-policies", "/escalation-policies/"),
+        ("/integrations", "/integrations/"),
+        ("/schedules", "/schedules/"),
+    ):
+        page.goto(f"{server.base_url}{listing}")
+        first = page.locator(f"main a[href^='{prefix}']").first
+        if first.count():
+            pages.append(first.get_attribute("href") or "")
+    asked: dict[str, list[str]] = {}
+    for path in pages:
+        page.goto(f"{server.base_url}{path}")
+        buttons = page.locator("main button.danger")
+        for index in range(buttons.count()):
+            buttons.nth(index).click()
+            dialog = page.get_by_role("dialog", name="Are you sure?")
+            expect(dialog).to_be_visible()
+            asked.setdefault(path, []).append(dialog.locator("p").first.inner_text())
+            dialog.get_by_role("button", name="Cancel").click()
+            expect(dialog).to_have_count(0)
+            assert page.url == f"{server.base_url}{path}"
+    page.close()
+    # Each page asked its own question, never the fallback.
+    questions = [question for found in asked.values() for question in found]
+    assert any(path.startswith("/services/") for path in asked), asked
+    assert any(path.startswith("/teams/") for path in asked), asked
+    assert len(questions) >= 4, asked
+    assert "This cannot be undone. Go on?" not in questions
 
 
 def test_the_main_pages_have_no_serious_accessibility_faults(

@@ -11,7 +11,7 @@ import httpx
 
 from tests.builders import Seed
 from tests.scenarios.support import EXAMPLES
-from tests.web.support import browser, submit, text_of
+from tests.web.support import browser, submit, submit_confirmed, text_of
 from tocsin.clock import FrozenClock
 from tocsin.domain.access import TeamRole
 
@@ -101,7 +101,7 @@ async def test_renaming_disabling_and_deleting(client: httpx.AsyncClient, seed: 
     assert "Renamed" in text
     assert "disabled: its key is refused" in text
     assert (await client.post(f"/ingest/{key}", json={"title": "t"})).status_code != 202
-    deleted = await submit(page, path, f"{path}/delete")
+    deleted = await submit_confirmed(page, path, f"{path}/delete")
     assert deleted.status_code == 303
     assert (await page.get(path)).status_code == 404
 

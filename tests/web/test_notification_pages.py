@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.builders import Seed
-from tests.web.support import browser, submit, text_of
+from tests.web.support import browser, submit, submit_confirmed, text_of
 
 SETTINGS = "/profile/notifications"
 WARNING = "your rules reach you by no channel"
@@ -67,7 +67,7 @@ async def test_a_phone_is_added_checked_by_code_and_removed(seed: Seed) -> None:
     assert "Not verified: wrong code (4 tries left)." in text_of(wrong)
     too_soon = await submit(page, SETTINGS, f"/profile/contact-methods/{method_id}/resend")
     assert "Not sent: a new code can be sent once a minute." in text_of(too_soon)
-    removed = await submit(page, SETTINGS, f"/profile/contact-methods/{method_id}/remove")
+    removed = await submit_confirmed(page, SETTINGS, f"/profile/contact-methods/{method_id}/remove")
     assert removed.status_code == 303
     assert "+14155550123" not in (await page.get(SETTINGS)).text
 
@@ -79,7 +79,10 @@ async def test_nobody_removes_another_persons_contact_method(seed: Seed) -> None
     assert own_method
     other = await browser(seed, await seed.user("Max"))
     refused = await submit(
-        other, SETTINGS, f"/profile/contact-methods/{own_method.group(1)}/remove"
+        other,
+        SETTINGS,
+        f"/profile/contact-methods/{own_method.group(1)}/remove",
+        {"confirmed": "yes"},
     )
     assert refused.status_code in (403, 404)
     assert own_method.group(1) in (await owner.get(SETTINGS)).text

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.builders import Seed
-from tests.web.support import browser, submit, text_of
+from tests.web.support import browser, submit, submit_confirmed, text_of
 from tocsin.actions.escalation import policies
 from tocsin.db.models.teams import Team
 from tocsin.db.models.users import User
@@ -200,14 +200,14 @@ async def test_a_policy_in_use_is_not_deleted(seed: Seed, crew: Crew) -> None:
     used = await seed.policy(crew.team, [(5, [crew.rob])], name="Used")
     await seed.service(crew.team, used, name="router")
     ada = await browser(seed, crew.ada)
-    refused = await submit(
+    refused = await submit_confirmed(
         ada, f"/escalation-policies/{used.id}", f"/escalation-policies/{used.id}/delete"
     )
     assert refused.status_code == 409
     assert re.search(r"Not deleted: .*router", text_of(refused))
     assert (await ada.get(f"/escalation-policies/{used.id}")).status_code == 200
     unused = await seed.policy(crew.team, [(5, [crew.rob])], name="Unused")
-    deleted = await submit(
+    deleted = await submit_confirmed(
         ada, f"/escalation-policies/{unused.id}", f"/escalation-policies/{unused.id}/delete"
     )
     assert deleted.headers["location"] == "/escalation-policies"

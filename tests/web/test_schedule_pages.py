@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.builders import Seed
-from tests.web.support import browser, submit, text_of
+from tests.web.support import browser, submit, submit_confirmed, text_of
 from tocsin.clock import FrozenClock
 from tocsin.db.models.teams import Team
 from tocsin.db.models.users import User
@@ -138,7 +138,7 @@ async def test_a_responder_covers_a_shift_in_their_own_time_and_removes_it(
     assert "You are on call now on Primary" in home
     override_id = re.search(rf'action="{path}/overrides/([0-9a-f-]+)/delete"', page.text)
     assert override_id
-    removed = await submit(sue, path, f"{path}/overrides/{override_id.group(1)}/delete")
+    removed = await submit_confirmed(sue, path, f"{path}/overrides/{override_id.group(1)}/delete")
     assert removed.status_code == 303
     assert "On call now Rob" in text_of(await sue.get(path))
 
@@ -196,7 +196,7 @@ async def test_layers_are_for_team_admins_and_can_be_removed(seed: Seed, crew: C
     page = await ada.get(path)
     layer_id = re.search(rf'action="{path}/layers/([0-9a-f-]+)/delete"', page.text)
     assert layer_id
-    removed = await submit(ada, path, f"{path}/layers/{layer_id.group(1)}/delete")
+    removed = await submit_confirmed(ada, path, f"{path}/layers/{layer_id.group(1)}/delete")
     assert removed.status_code == 303
     assert "Nobody is on call" in text_of(await ada.get(path))
 
@@ -291,6 +291,6 @@ async def test_a_responder_swaps_a_shift_and_removing_half_removes_both(
     own_page = (await rob.get(path)).text
     removal = re.search(rf'action="({path}/overrides/[0-9a-f-]+/delete)"', own_page)
     assert removal
-    removed = await submit(rob, path, removal.group(1))
+    removed = await submit_confirmed(rob, path, removal.group(1))
     assert removed.status_code == 303
     assert "No current or upcoming overrides." in text_of(await rob.get(path))

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.builders import Seed
-from tests.web.support import browser, submit, text_of
+from tests.web.support import browser, submit, submit_confirmed, text_of
 from tocsin.db.models.escalation_policies import EscalationPolicy
 from tocsin.db.models.teams import Team
 from tocsin.db.models.users import User
@@ -157,11 +157,11 @@ async def test_a_service_with_incidents_is_not_deleted_and_the_page_says_why(
     _, key = await seed.integration(kept)
     await client.post(f"/ingest/{key}", json={"title": "boom", "dedup_key": "boom"})
     ada = await browser(seed, crew.ada)
-    refused = await submit(ada, f"/services/{kept.id}", f"/services/{kept.id}/delete")
+    refused = await submit_confirmed(ada, f"/services/{kept.id}", f"/services/{kept.id}/delete")
     assert refused.status_code == 409
     assert "Not deleted:" in text_of(refused)
     spare = await seed.service(crew.team, name="spare")
-    deleted = await submit(ada, f"/services/{spare.id}", f"/services/{spare.id}/delete")
+    deleted = await submit_confirmed(ada, f"/services/{spare.id}", f"/services/{spare.id}/delete")
     assert deleted.status_code == 303
     assert (await ada.get(f"/services/{spare.id}")).status_code == 404
 
@@ -204,7 +204,7 @@ async def test_maintenance_windows_are_added_in_local_time_and_removed(
     assert "FREQ=WEEKLY;BYDAY=SU (Europe/Berlin)" in text_of(await ada.get(path))
     window_ids = re.findall(rf'action="{path}/maintenance/([0-9a-f-]+)/delete"', page.text)
     assert len(window_ids) == 1
-    removed = await submit(ada, path, f"{path}/maintenance/{window_ids[0]}/delete")
+    removed = await submit_confirmed(ada, path, f"{path}/maintenance/{window_ids[0]}/delete")
     assert removed.status_code == 303
     assert "kernel upgrade" not in (await ada.get(path)).text
 

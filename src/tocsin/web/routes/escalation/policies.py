@@ -19,6 +19,7 @@ from tocsin.domain.access import Action
 from tocsin.domain.escalation import TargetKind
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 from tocsin.web.routes.escalation import policy_form
 from tocsin.web.routes.escalation.policy_form import DraftLevel
@@ -174,7 +175,11 @@ async def update_policy(
 async def delete_policy(
     policy_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/escalation-policies/{policy_id}")
+    ) is not None:
+        return question
 
     async def act() -> None:
         await policies.delete_policy(session, actor=signed_in.actor, policy_id=policy_id, now=now)

@@ -11,6 +11,7 @@ from tocsin.actions.identity import api_keys
 from tocsin.domain.access import Scope
 from tocsin.errors import InvalidInput
 from tocsin.http.deps import DbSession, Now
+from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 
 router = APIRouter(prefix="/admin/api-keys", include_in_schema=False)
@@ -66,6 +67,9 @@ async def create_key(
 async def revoke_key(
     key_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    back = "/admin/api-keys"
+    if question := ask_first(request, signed_in, fields, back=back):
+        return question
     key = await api_keys.revoke_api_key(session, actor=signed_in.actor, key_id=key_id, now=now)
     return redirect("/admin/api-keys", notice=f"Revoked {key.name}.")

@@ -22,6 +22,7 @@ from tocsin.errors import RateLimited
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, redirect, require_csrf
 from tocsin.web.routes.identity.notification_settings import page as settings_page
 
@@ -63,7 +64,10 @@ async def set_rules(
 async def remove_method(
     method_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    back = SETTINGS
+    if question := ask_first(request, signed_in, fields, back=back):
+        return question
     await contact_methods.remove_method(
         session, actor=signed_in.actor, method_id=method_id, now=now
     )

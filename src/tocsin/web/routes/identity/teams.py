@@ -11,6 +11,7 @@ from tocsin.actions.identity import teams, users
 from tocsin.domain.access import Action, TeamRole
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.http.deps import DbSession, Now
+from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 
 router = APIRouter(prefix="/teams", include_in_schema=False)
@@ -131,10 +132,13 @@ async def change_member(
     signed_in: PageActor,
 ) -> Response:
     form = await require_csrf(request, signed_in)
+    removing = form.get("remove") == "yes"
+    if removing and (question := ask_first(request, signed_in, form, back=f"/teams/{team_id}")):
+        return question
     try:
         # A savepoint: a refusal leaves the session usable (see web/forms.py).
         async with session.begin_nested():
-            if form.get("remove") == "yes":
+            if removing:
                 await teams.remove_member(
                     session, actor=signed_in.actor, team_id=team_id, user_id=user_id, now=now
                 )

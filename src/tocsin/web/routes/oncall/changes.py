@@ -24,6 +24,7 @@ from tocsin.domain.schedules.rotations import LengthUnit, RotationLength
 from tocsin.errors import InvalidInput
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.formatting import parse_local
 from tocsin.web.pages import PageActor, SignedIn, redirect, require_csrf
 from tocsin.web.routes.oncall import shift_choices
@@ -80,7 +81,11 @@ async def delete_layer(
     now: Now,
     signed_in: PageActor,
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/schedules/{schedule_id}")
+    ) is not None:
+        return question
     await schedules.delete_layer(
         session, actor=signed_in.actor, schedule_id=schedule_id, layer_id=layer_id, now=now
     )
@@ -163,7 +168,11 @@ async def delete_override(
     now: Now,
     signed_in: PageActor,
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/schedules/{schedule_id}")
+    ) is not None:
+        return question
     await overrides.delete_override(
         session, actor=signed_in.actor, schedule_id=schedule_id, override_id=override_id, now=now
     )

@@ -24,6 +24,7 @@ from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.ingest.endpoints import Setting, endpoints_for, grafana_contact_point
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
@@ -165,7 +166,11 @@ async def rotate_key(
 async def delete_integration(
     integration_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/integrations/{integration_id}")
+    ) is not None:
+        return question
     await integrations.delete_integration(
         session, actor=signed_in.actor, integration_id=integration_id, now=now
     )

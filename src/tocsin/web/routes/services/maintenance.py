@@ -16,6 +16,7 @@ from tocsin.actions.services import maintenance
 from tocsin.db.models.services import MaintenanceWindow
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.formatting import parse_local
 from tocsin.web.pages import PageActor, redirect, require_csrf
 from tocsin.web.routes.services.services import service_page
@@ -62,7 +63,11 @@ async def remove_window(
     now: Now,
     signed_in: PageActor,
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/services/{service_id}")
+    ) is not None:
+        return question
     await maintenance.delete_window(
         session, actor=signed_in.actor, service_id=service_id, window_id=window_id, now=now
     )

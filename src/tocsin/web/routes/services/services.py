@@ -23,6 +23,7 @@ from tocsin.errors import InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.web import forms
+from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
 router = APIRouter(prefix="/services", include_in_schema=False)
@@ -192,7 +193,11 @@ async def update_service(
 async def delete_service(
     service_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
-    await require_csrf(request, signed_in)
+    fields = await require_csrf(request, signed_in)
+    if (
+        question := ask_first(request, signed_in, fields, back=f"/services/{service_id}")
+    ) is not None:
+        return question
     service = await services.get_service(session, actor=signed_in.actor, service_id=service_id)
 
     async def act() -> None:
