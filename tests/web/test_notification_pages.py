@@ -31,7 +31,7 @@ async def test_rules_are_edited_per_urgency_and_the_warning_follows(seed: Seed) 
     assert WARNING not in text_of(after)
     assert re.search(
         r'name="delay-email" type="number" min="0" max="1440" value="3" '
-        r'aria-label="low urgency: email',
+        r'aria-label="low urgency: Email',
         after.text,
     )
 
@@ -92,8 +92,8 @@ async def test_the_rules_say_which_channels_this_tocsin_cannot_deliver(seed: See
     page = await browser(seed, await seed.user("Nia"))
     text = text_of(await page.get(SETTINGS))
     # No Twilio or Slack set up in tests: those rules reach nobody; push and ntfy need none.
-    assert "sms (not set up on this tocsin: reaches nobody yet)" in text
-    assert "push (not set up" not in text
+    assert "SMS (not set up on this tocsin: reaches nobody yet)" in text
+    assert "Web push (not set up" not in text
     assert "ntfy (not set up" not in text
 
 

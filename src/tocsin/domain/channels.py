@@ -24,6 +24,22 @@ class ChannelKind(StrEnum):
     VOICE = "voice"
     NTFY = "ntfy"
 
+    @property
+    def label(self) -> str:
+        """The channel as people name it on a page ("SMS", "Web push")."""
+        return LABELS[self]
+
+
+LABELS: Mapping[ChannelKind, str] = {
+    ChannelKind.EMAIL: "Email",
+    ChannelKind.PUSH: "Web push",
+    ChannelKind.SLACK: "Slack",
+    ChannelKind.TEAMS: "Microsoft Teams",
+    ChannelKind.SMS: "SMS",
+    ChannelKind.VOICE: "Voice call",
+    ChannelKind.NTFY: "ntfy",
+}
+
 
 class Tier(IntEnum):
     GENTLE = 0
