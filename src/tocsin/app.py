@@ -57,6 +57,7 @@ from tocsin.web.routes.oncall import changes as schedule_changes
 from tocsin.web.routes.oncall import schedules as schedule_pages
 from tocsin.web.routes.services import integrations as integration_pages
 from tocsin.web.routes.services import maintenance
+from tocsin.web.routes.services import places as place_pages
 from tocsin.web.routes.services import services as service_pages
 
 DESCRIPTION = """\
@@ -117,6 +118,7 @@ def create_app(
         calendar_feeds.public,
         services.router,
         post_targets.router,
+        post_targets.team_router,
         escalation.router,
         integrations.router,
         incidents.router,
@@ -131,6 +133,7 @@ def create_app(
         changes.router,
         service_pages.router,
         maintenance.router,
+        place_pages.router,
         integration_pages.router,
         policy_pages.router,
         schedule_pages.router,

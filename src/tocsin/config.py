@@ -262,6 +262,11 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack's Web API. Point it elsewhere for an egress proxy or a test fake.",
     )
+    slack_token_rotation: bool = Field(
+        default=False,
+        description="Turn token rotation on in `tocsin slack manifest`: bot tokens then last "
+        "12 hours and tocsin renews them. Slack cannot turn it off again for the app.",
+    )
 
     # Twilio (docs/channels/sms-voice.md): texts and their replies, calls and their keypad.
     twilio_account_sid: str | None = Field(default=None, description="Twilio Account SID.")

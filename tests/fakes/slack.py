@@ -12,6 +12,13 @@ button presses arrive.
 Each test claims what it expects (``expect``); at teardown anything nobody claimed fails
 the test: a duplicate message, an update with nothing changed, a call that should not
 have been made.
+
+Token rotation: ``rotating()`` makes the install's token one that a refresh token renews
+(``oauth.v2.access`` with ``grant_type=refresh_token``; a refresh token other than the
+current one is answered ``invalid_refresh_token``), and ``expire`` makes a token answer
+``token_expired``. Sign in with Slack: ``sign_in`` issues a code for a Slack user, which
+``openid.connect.token`` exchanges once for a user token, which
+``openid.connect.userInfo`` answers for.
 """
 
 from __future__ import annotations
@@ -32,12 +39,17 @@ BOT_TOKEN = "xoxb-test-bot-token"
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "slack-client-secret"
 TEAM_ID = "T0TOCSIN"
+REFRESH_TOKEN = "xoxe-1-test-refresh-token"
 
 REQUIRED = {
     "chat.postMessage": ("channel",),
     "chat.update": ("channel", "ts"),
     "oauth.v2.access": ("code", "redirect_uri"),
+    "openid.connect.token": ("code", "redirect_uri"),
+    "openid.connect.userInfo": (),
 }
+# The app's Basic credentials, not a token, authenticate these.
+APP_AUTHENTICATED = {"oauth.v2.access", "openid.connect.token"}
 BLOCK_TYPES = {"section", "actions", "context", "divider", "header"}
 ELEMENT_TYPES = {"button", "static_select"}
 
@@ -46,6 +58,7 @@ ELEMENT_TYPES = {"button", "static_select"}
 class Call:
     method: str
     arguments: dict[str, Any]
+    token: str = ""
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -82,6 +95,14 @@ class FakeSlack:
         self.script: dict[str, deque[Scripted]] = {}
         self.problems: list[str] = []
         self.token = BOT_TOKEN
+        # Bot tokens Slack accepts, and those it answers ``token_expired`` for.
+        self.tokens = {BOT_TOKEN}
+        self.expired: set[str] = set()
+        self.refresh_token: str | None = None
+        self.rotations = 0
+        # Sign in with Slack: codes not yet exchanged, and the user tokens issued.
+        self.codes: dict[str, tuple[str, str]] = {}
+        self.user_tokens: dict[str, tuple[str, str]] = {}
         self.received_at: list[float] = []
         # The ts each recorded call was answered with, by the call's id().
         self.ts_of: dict[int, str] = {}
@@ -116,6 +137,22 @@ class FakeSlack:
 
     def refuse(self, method: str, error: str) -> None:
         self._push(method, Scripted(200, {"ok": False, "error": error}))
+
+    def rotating(self) -> None:
+        """The install's bot token expires, and ``REFRESH_TOKEN`` renews it."""
+        with self._lock:
+            self.refresh_token = REFRESH_TOKEN
+
+    def expire(self, token: str) -> None:
+        with self._lock:
+            self.tokens.discard(token)
+            self.expired.add(token)
+
+    def sign_in(self, code: str, *, team_id: str, user_id: str) -> None:
+        """Slack sends the browser back with ``code`` for this user (the consent screen,
+        which a test skips)."""
+        with self._lock:
+            self.codes[code] = (team_id, user_id)
 
     def _push(self, method: str, answer: Scripted) -> None:
         with self._lock:
@@ -156,6 +193,12 @@ class FakeSlack:
                 return scripted.popleft()
             self._ts += 1
             ts = f"{self._ts}.000100"
+        if method == "oauth.v2.access" and arguments.get("grant_type") == "refresh_token":
+            return self._rotate(str(arguments["refresh_token"]))
+        if method == "openid.connect.token":
+            return self._user_token(str(arguments["code"]))
+        if method == "openid.connect.userInfo":
+            return self._user_info(str(arguments["token"]))
         if method == "oauth.v2.access":
             return Scripted(
                 200,
@@ -169,6 +212,11 @@ class FakeSlack:
                     "team": {"id": TEAM_ID, "name": "Tocsin Test"},
                     "enterprise": None,
                     "authed_user": {"id": "U0ADMIN"},
+                    **(
+                        {"refresh_token": self.refresh_token, "expires_in": 43200}
+                        if self.refresh_token
+                        else {}
+                    ),
                 },
             )
         channel = str(arguments["channel"])
@@ -178,16 +226,77 @@ class FakeSlack:
             ts = str(arguments["ts"])
         return Scripted(200, {"ok": True, "channel": channel, "ts": ts})
 
+    def _rotate(self, refresh_token: str) -> Scripted:
+        with self._lock:
+            if self.refresh_token is None or refresh_token != self.refresh_token:
+                return Scripted(200, {"ok": False, "error": "invalid_refresh_token"})
+            self.rotations += 1
+            token = f"xoxe.xoxb-1-rotated-{self.rotations}"
+            self.refresh_token = f"xoxe-1-refresh-{self.rotations}"
+            # The old token works until it expires, as at Slack; tests expire it.
+            self.tokens.add(token)
+            self.token = token
+        return Scripted(
+            200,
+            {
+                "ok": True,
+                "access_token": token,
+                "token_type": "bot",
+                "refresh_token": self.refresh_token,
+                "expires_in": 43200,
+                "team": {"id": TEAM_ID, "name": "Tocsin Test"},
+                "bot_user_id": "U0BOT",
+            },
+        )
+
+    def _user_token(self, code: str) -> Scripted:
+        with self._lock:
+            who = self.codes.pop(code, None)  # single use, as at Slack
+            if who is None:
+                return Scripted(200, {"ok": False, "error": "invalid_code"})
+            token = f"xoxp-signin-{len(self.user_tokens) + 1}"
+            self.user_tokens[token] = who
+        claims = {"iss": "https://slack.com", "sub": who[1], "aud": CLIENT_ID}
+        id_token = ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in ({"alg": "RS256", "typ": "JWT"}, claims, {})
+        )
+        return Scripted(
+            200, {"ok": True, "access_token": token, "token_type": "Bearer", "id_token": id_token}
+        )
+
+    def _user_info(self, token: str) -> Scripted:
+        team_id, user_id = self.user_tokens[token]
+        return Scripted(
+            200,
+            {
+                "ok": True,
+                "sub": user_id,
+                "https://slack.com/user_id": user_id,
+                "https://slack.com/team_id": team_id,
+                "https://slack.com/team_name": "Tocsin Test" if team_id == TEAM_ID else "Other",
+                "name": "Slack Person",
+            },
+        )
+
     def _check(self, method: str, arguments: dict[str, Any], authorization: str) -> str | None:
         if method not in REQUIRED:
             return f"tocsin called {method}, which it has no business calling"
-        if method == "oauth.v2.access":
+        token = authorization.removeprefix("Bearer ")
+        if method in APP_AUTHENTICATED:
             expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if authorization != f"Basic {expected}":
-                return "oauth.v2.access without the app's Basic credentials"
-        elif authorization != f"Bearer {self.token}":
+                return f"{method} without the app's Basic credentials"
+        elif method == "openid.connect.userInfo":
+            if token not in self.user_tokens:
+                return f"{method} with token {authorization!r}, not a Sign in with Slack token"
+            arguments["token"] = token
+        elif token not in self.tokens and token not in self.expired:
             return f"{method} with token {authorization!r}"
-        missing = [name for name in REQUIRED[method] if not arguments.get(name)]
+        required = REQUIRED[method]
+        if method == "oauth.v2.access" and arguments.get("grant_type") == "refresh_token":
+            required = ("refresh_token",)
+        missing = [name for name in required if not arguments.get(name)]
         if missing:
             return f"{method} without {missing}"
         if method.startswith("chat.") and not arguments.get("text"):
@@ -223,10 +332,14 @@ class FakeSlack:
                         fake.problems.append(problem)
                     self._send(200, {"ok": False, "error": "invalid_arguments"}, {})
                     return
-                answer = fake._answer(method, arguments)
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if token in fake.expired and method not in APP_AUTHENTICATED:
+                    answer = Scripted(200, {"ok": False, "error": "token_expired"})
+                else:
+                    answer = fake._answer(method, arguments)
                 with fake._lock:
                     fake.received_at.append(time.monotonic())
-                    call = Call(method, arguments)
+                    call = Call(method, arguments, token)
                     fake.calls.append(call)
                     fake.ts_of[id(call)] = str(answer.body.get("ts", ""))
                 self._send(answer.status, answer.body, answer.headers)

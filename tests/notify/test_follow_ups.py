@@ -139,7 +139,7 @@ async def _add_place(database: Database, clock: FrozenClock, address: str) -> uu
             session,
             actor=system_actor("test"),
             cipher=Cipher(b"test-secret-key-not-for-production"),
-            service_id=await _service_id(database),
+            owner=post_targets.Owner(service_id=await _service_id(database)),
             kind=ChannelKind.SLACK,
             address=address,
             label="#payments-oncall",

@@ -56,7 +56,7 @@ async def _place(database: Database, clock: FrozenClock, url: str) -> None:
             session,
             actor=system_actor("test"),
             cipher=Cipher(b"test-secret-key-not-for-production"),
-            service_id=service_id,
+            owner=post_targets.Owner(service_id=service_id),
             kind=ChannelKind.TEAMS,
             address=url,
             label="Payments on call",

@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.slack import blocks_problem
 from tocsin.domain.deliveries import Purpose
 from tocsin.domain.notices import IncidentFacts, Notice, Recipient
-from tocsin.notify.channels.slack import blocks, commands, routes
+from tocsin.notify.channels.slack import blocks, commands, package
 from tocsin.notify.channels.slack.manifest import BOT_SCOPES, manifest
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -85,7 +85,11 @@ def test_the_slash_command_words(typed: str, parsed: commands.Command | commands
 
 def test_the_manifest_points_slack_at_routes_tocsin_serves() -> None:
     made = manifest("https://oncall.example.com")
-    served = {route.path for route in routes.router.routes}  # type: ignore[attr-defined]
+    served = {
+        route.path  # type: ignore[attr-defined]
+        for router in package.routers()
+        for route in router.routes
+    }
     urls = [
         made["features"]["slash_commands"][0]["url"],
         made["settings"]["interactivity"]["request_url"],

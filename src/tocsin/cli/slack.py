@@ -21,4 +21,8 @@ def print_manifest() -> None:
             "warning: TOCSIN_PUBLIC_URL is unset; Slack must reach tocsin at a public HTTPS URL",
             err=True,
         )
-    typer.echo(json.dumps(manifest(settings.base_url), indent=2))
+    typer.echo(
+        json.dumps(
+            manifest(settings.base_url, token_rotation=settings.slack_token_rotation), indent=2
+        )
+    )

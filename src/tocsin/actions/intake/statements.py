@@ -111,7 +111,8 @@ OPEN_WITH_ALERT: LiteralString = """
             'tocsin_engine',
             CASE WHEN EXISTS (
                 SELECT 1 FROM post_target
-                WHERE post_target.service_id = %(service_id)s
+                WHERE (post_target.service_id = %(service_id)s
+                       OR post_target.team_id = %(team_id)s)
                   AND post_target.broken_at IS NULL
             ) THEN 'escalations,follow_ups' ELSE 'escalations' END
         ) AS sent

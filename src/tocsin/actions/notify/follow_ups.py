@@ -2,12 +2,13 @@
 
 Two kinds of message change after they are sent (``notify/channels/base.py``):
 
-* **posts** in a service's shared places (``post_target``): one ``incident_post`` per
-  incident and place, created here for every incident of the service made after the place
-  was named, leased while the engine calls the channel, and marked with the incident
-  version it showed. The lease is what keeps two engines from posting one incident twice
-  to one place: a post is only ever created by the engine holding its lease, and a lost
-  lease (the engine died) lets the next engine post it after ``lease`` has passed.
+* **posts** in a service's or its team's shared places (``post_target``): one
+  ``incident_post`` per incident and place, created here for every incident of the
+  service (or of the team's services) made after the place was named, leased while the
+  engine calls the channel, and marked with the incident version it showed. The lease is
+  what keeps two engines from posting one incident twice to one place: a post is only
+  ever created by the engine holding its lease, and a lost lease (the engine died) lets
+  the next engine post it after ``lease`` has passed.
 * **sent pages** of channels that refresh them (a Slack DM, a push notification): the
   delivery's ``refreshed_version`` is moved to the incident's ``updated_at`` *before* the
   call, in the claim, so no other engine takes the same refresh. A refresh that fails is
@@ -120,11 +121,14 @@ async def open_posts(
     session: AsyncSession, *, kinds: Collection[ChannelKind], since: datetime, now: datetime
 ) -> int:
     """Create the missing posts: every incident changed lately, made after one of its
-    service's working places of ``kinds`` was named, gets one post there."""
+    service's or its team's working places of ``kinds`` was named, gets one post there."""
     if not kinds:
         return 0
     pairs = (
         sa.select(
+            # Each row its own id: the model's Python-side default would be one value for
+            # the whole statement, and an incident posted to two places is two rows.
+            sa.func.gen_random_uuid(),
             PostTarget.id,
             Incident.id,
             sa.literal(0, sa.BigInteger),
@@ -133,7 +137,14 @@ async def open_posts(
             sa.literal(now),
             sa.literal(now),
         )
-        .join(Incident, Incident.service_id == PostTarget.service_id)
+        # A service's own places, and its team's (the incident's team is its service's).
+        .join(
+            Incident,
+            sa.or_(
+                Incident.service_id == PostTarget.service_id,
+                Incident.team_id == PostTarget.team_id,
+            ),
+        )
         .where(
             PostTarget.kind.in_(list(kinds)),
             PostTarget.broken_at.is_(None),
@@ -145,6 +156,7 @@ async def open_posts(
         insert(IncidentPost)
         .from_select(
             [
+                IncidentPost.id,
                 IncidentPost.target_id,
                 IncidentPost.incident_id,
                 IncidentPost.synced_event_id,

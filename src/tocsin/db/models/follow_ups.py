@@ -1,11 +1,12 @@
 """Shared places incidents are posted to, and the posts kept in step with them.
 
-A service names places (a Slack channel, a Teams Workflows webhook) in ``post_target``;
-every incident of the service created after the place was named gets one
-``incident_post`` there, which the engine's follow-up lane (``engine/follow_ups.py``)
-creates, posts, and brings in step whenever the incident's ``updated_at`` passes the
-version last shown (``synced_version``). The lane leases a post while it calls the
-channel, so two engines never post the same incident twice to one place.
+A service names places (a Slack channel, a Teams Workflows webhook) in ``post_target``,
+and so can a team for all its services; every incident of the service (or of the team)
+created after the place was named gets one ``incident_post`` there, which the engine's
+follow-up lane (``engine/follow_ups.py``) creates, posts, and brings in step whenever
+the incident's ``updated_at`` passes the version last shown (``synced_version``). The
+lane leases a post while it calls the channel, so two engines never post the same
+incident twice to one place.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ class PostTarget(Base):
     __tablename__ = "post_target"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    service_id: Mapped[uuid.UUID] = mapped_column(
+    # Whose place it is: one service's, or a team's (then every incident of the team's
+    # services is posted there). Exactly one is set.
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("team.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[ChannelKind] = mapped_column(text_enum(ChannelKind))
     label: Mapped[str] = mapped_column(sa.String(100), default="")
@@ -39,6 +45,10 @@ class PostTarget(Base):
     broken_reason: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        sa.CheckConstraint("num_nonnulls(service_id, team_id) = 1", name="one_owner"),
+    )
 
 
 class IncidentPost(Base):

@@ -7,6 +7,9 @@ app mounts every channel's routes, its inbound webhooks and settings pages (``ap
 
 from __future__ import annotations
 
+from tocsin.config import Settings
+from tocsin.domain.channels import ChannelKind
+from tocsin.errors import InvalidInput
 from tocsin.notify.channels.base import ChannelPackage
 from tocsin.notify.channels.email import package as email
 from tocsin.notify.channels.ntfy import package as ntfy
@@ -25,3 +28,25 @@ CHANNELS: tuple[ChannelPackage, ...] = (
     sms.PACKAGE,
     voice.PACKAGE,
 )
+
+
+def post_kinds(settings: Settings) -> list[ChannelKind]:
+    """The channels that can post to shared places on this tocsin (set up, and able to)."""
+    return [
+        package.kind
+        for package in CHANNELS
+        if package.post_address is not None and package.configured(settings)
+    ]
+
+
+def post_address(settings: Settings, kind: ChannelKind, address: str) -> str:
+    """``address`` as a place ``kind`` posts to, checked by its channel; InvalidInput
+    naming the field otherwise."""
+    for package in CHANNELS:
+        if (
+            package.kind is kind
+            and package.post_address is not None
+            and package.configured(settings)
+        ):
+            return package.post_address(address)
+    raise InvalidInput("kind", f"{kind.value} does not post to shared places here")

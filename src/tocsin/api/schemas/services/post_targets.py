@@ -1,4 +1,5 @@
-"""Request and response bodies for a service's shared places (``post-targets``)."""
+"""Request and response bodies for a service's or a team's shared places
+(``post-targets``)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ class PostTargetCreate(RequestBody):
 
 class PostTargetRead(ResponseBody):
     id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: uuid.UUID | None = Field(
+        description="The service whose place it is, if a service's"
+    )
+    team_id: uuid.UUID | None = Field(description="The team whose place it is, if a team's")
     kind: ChannelKind
     label: str
     address: str = Field(description="Masked: a Workflows URL is a credential")

@@ -39,14 +39,14 @@ def build(settings: Settings, database: Database, clock: Clock) -> Channel[Any]:
     from tocsin.notify.channels.slack.web_api import SlackApi  # noqa: PLC0415 - memory
 
     cipher = Cipher(secret_key.load_or_create(settings))
-    api = SlackApi(database, cipher, clock, base_url=settings.slack_api_url)
+    api = SlackApi.of(settings, database, cipher, clock)
     return SlackChannel(api, database)
 
 
 def routers() -> tuple[APIRouter, ...]:
-    from tocsin.notify.channels.slack import routes  # noqa: PLC0415 - memory
+    from tocsin.notify.channels.slack import routes, signin  # noqa: PLC0415 - memory
 
-    return (routes.router,)
+    return (routes.router, signin.router)
 
 
 def post_address(value: str) -> str:

@@ -400,7 +400,7 @@ async def oauth_callback(request: Request, signed_in: PageActor) -> HTMLResponse
             detail="This install link was already used, has expired, or was started by someone "
             "else. Start again from the Slack page.",
         )
-    api = SlackApi(context.database, context.cipher, context.clock, base_url=settings.slack_api_url)
+    api = SlackApi.of(settings, context.database, context.cipher, context.clock)
     try:
         answer = await api.client(None, time_limit=10).oauth_v2_access(
             client_id=settings.slack_client_id or "",

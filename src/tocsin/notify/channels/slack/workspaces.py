@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,11 +43,119 @@ def split_address(value: str) -> tuple[str, str]:
     return team_id, user_id
 
 
-async def bot_token(session: AsyncSession, cipher: Cipher, team_id: str) -> str | None:
+@dataclass(frozen=True)
+class Tokens:
+    """A working workspace's bot token, and what renews it when token rotation is on.
+
+    ``version`` is the stored refresh token's ciphertext as read: Fernet ciphertexts are
+    never equal twice, so it names this exact rotation for the conditional UPDATE."""
+
+    bot_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+    version: str | None
+
+    def due(self, now: datetime, margin: timedelta) -> bool:
+        """Whether the token should be renewed before it is used (rotation on, and it
+        expires within ``margin``)."""
+        return (
+            self.refresh_token is not None
+            and self.expires_at is not None
+            and self.expires_at - margin <= now
+        )
+
+
+async def tokens(session: AsyncSession, cipher: Cipher, team_id: str) -> Tokens | None:
     workspace = await session.get(SlackWorkspace, team_id)
     if workspace is None or workspace.disabled_at is not None:
         return None
-    return cipher.decrypt(workspace.bot_token_encrypted)
+    encrypted = workspace.refresh_token_encrypted
+    return Tokens(
+        bot_token=cipher.decrypt(workspace.bot_token_encrypted),
+        refresh_token=cipher.decrypt(encrypted) if encrypted else None,
+        expires_at=workspace.token_expires_at,
+        version=encrypted,
+    )
+
+
+async def lock_for_renewal(
+    session: AsyncSession, cipher: Cipher, *, team_id: str, version: str | None
+) -> Tokens | None:
+    """The workspace's tokens, locked for this transaction, if they are still those of
+    ``version`` and no other worker holds them; None otherwise (renewed meanwhile, being
+    renewed right now, or the workspace disabled)."""
+    if version is None:
+        return None
+    workspace = await session.scalar(
+        sa.select(SlackWorkspace)
+        .where(
+            SlackWorkspace.team_id == team_id,
+            SlackWorkspace.refresh_token_encrypted == version,
+            SlackWorkspace.disabled_at.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    if workspace is None:
+        return None
+    return Tokens(
+        bot_token=cipher.decrypt(workspace.bot_token_encrypted),
+        refresh_token=cipher.decrypt(version),
+        expires_at=workspace.token_expires_at,
+        version=version,
+    )
+
+
+async def rotate(
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    team_id: str,
+    previous: Tokens,
+    renewed: Tokens,
+    now: datetime,
+) -> bool:
+    """Keep the tokens Slack answered a refresh with, if the stored ones are still those
+    the refresh started from. False when another worker rotated them first: its tokens are
+    as good, and the caller reads them instead of overwriting them with its own (which
+    would leave the other worker's refresh token, maybe the only valid one, unstored)."""
+    done = await session.scalar(
+        sa.update(SlackWorkspace)
+        .where(
+            SlackWorkspace.team_id == team_id,
+            SlackWorkspace.refresh_token_encrypted == previous.version,
+            SlackWorkspace.disabled_at.is_(None),
+        )
+        .values(
+            bot_token_encrypted=cipher.encrypt(renewed.bot_token),
+            refresh_token_encrypted=(
+                cipher.encrypt(renewed.refresh_token) if renewed.refresh_token else None
+            ),
+            token_expires_at=renewed.expires_at,
+            updated_at=now,
+        )
+        .returning(SlackWorkspace.team_id)
+    )
+    return done is not None
+
+
+async def disabled(session: AsyncSession) -> list[tuple[str, str]]:
+    """(name, reason) of the workspaces tocsin no longer reaches: uninstalled, or its
+    token could not be renewed. Shown on the notification settings page."""
+    rows = await session.execute(
+        sa.select(SlackWorkspace.team_name, SlackWorkspace.disabled_reason)
+        .where(SlackWorkspace.disabled_at.is_not(None))
+        .order_by(SlackWorkspace.team_name)
+    )
+    return [(name, reason or "") for name, reason in rows.all()]
+
+
+async def working_name(session: AsyncSession, team_id: str) -> str | None:
+    """The workspace's name, if tocsin is installed there and working."""
+    return await session.scalar(
+        sa.select(SlackWorkspace.team_name).where(
+            SlackWorkspace.team_id == team_id, SlackWorkspace.disabled_at.is_(None)
+        )
+    )
 
 
 async def only_workspace(session: AsyncSession) -> str | None:
@@ -60,12 +169,22 @@ async def only_workspace(session: AsyncSession) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-async def start_install(session: AsyncSession, *, user_id: uuid.UUID, now: datetime) -> str:
+# What a state is for: one issued to install the app is no good to sign in with, nor the
+# other way round (the purpose is part of the stored digest, so one table serves both).
+INSTALL = ""
+SIGN_IN = "sign-in:"
+
+
+async def start_install(
+    session: AsyncSession, *, user_id: uuid.UUID, now: datetime, purpose: str = INSTALL
+) -> str:
     state = secrets.token_urlsafe(32)
     await session.execute(sa.delete(SlackInstallState).where(SlackInstallState.expires_at < now))
     session.add(
         SlackInstallState(
-            state_hash=_digest(state), user_id=user_id, expires_at=now + INSTALL_STATE_LIFE
+            state_hash=_digest(purpose + state),
+            user_id=user_id,
+            expires_at=now + INSTALL_STATE_LIFE,
         )
     )
     await session.flush()
@@ -73,7 +192,12 @@ async def start_install(session: AsyncSession, *, user_id: uuid.UUID, now: datet
 
 
 async def use_install_state(
-    session: AsyncSession, *, state: str, user_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    *,
+    state: str,
+    user_id: uuid.UUID,
+    now: datetime,
+    purpose: str = INSTALL,
 ) -> bool:
     """Whether ``state`` was issued to this person less than 10 minutes ago and not used
     yet. It is used up by any attempt (a DELETE, so only one request can win), also one
@@ -81,7 +205,7 @@ async def use_install_state(
     used = (
         await session.execute(
             sa.delete(SlackInstallState)
-            .where(SlackInstallState.state_hash == _digest(state))
+            .where(SlackInstallState.state_hash == _digest(purpose + state))
             .returning(SlackInstallState.user_id, SlackInstallState.expires_at)
         )
     ).first()

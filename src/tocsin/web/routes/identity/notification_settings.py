@@ -14,6 +14,7 @@ from tocsin.errors import InvalidInput, TocsinError
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.notify.channels.ntfy import access
+from tocsin.notify.channels.slack import workspaces as slack_workspaces
 from tocsin.notify.notifier import configured_kinds
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 
@@ -43,6 +44,9 @@ async def page(
         channel_kinds=list(ChannelKind),
         deliverable=deliverable,
         slack_configured=ChannelKind.SLACK in deliverable,
+        slack_disabled=(
+            await slack_workspaces.disabled(session) if ChannelKind.SLACK in deliverable else []
+        ),
         can_install_slack=actor.principal.is_platform_admin
         or TeamRole.ADMIN in actor.principal.team_roles.values(),
         error=error,

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.actions.identity import teams, users
+from tocsin.actions.services import post_targets
 from tocsin.domain.access import Action, TeamRole
 from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
+from tocsin.web import post_places
 from tocsin.web.confirmation import ask_first
-from tocsin.web.pages import PageActor, redirect, render, require_csrf
+from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
 router = APIRouter(prefix="/teams", include_in_schema=False)
 
@@ -56,6 +59,18 @@ async def new_form() -> RedirectResponse:
 async def show_team(
     team_id: uuid.UUID, request: Request, session: DbSession, signed_in: PageActor
 ) -> Response:
+    return await team_page(request, session, signed_in, team_id)
+
+
+async def team_page(
+    request: Request,
+    session: DbSession,
+    signed_in: SignedIn,
+    team_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     team = await teams.get_team(session, actor=signed_in.actor, team_id=team_id)
     members = await teams.list_members(session, actor=signed_in.actor, team_id=team_id)
     can_manage = signed_in.can(Action.MANAGE_TEAM, team_id=team_id)
@@ -75,6 +90,16 @@ async def show_team(
         can_manage=can_manage,
         candidates=candidates,
         roles=list(TeamRole),
+        places=await post_places.places(
+            session,
+            actor=signed_in.actor,
+            cipher=context_of(request).cipher,
+            owner=post_targets.Owner(team_id=team_id),
+        ),
+        post_kinds=post_places.kinds(context_of(request).settings),
+        can_manage_places=signed_in.can(Action.MANAGE_SERVICES, team_id=team_id),
+        error=error,
+        status_code=status_code,
     )
 
 

@@ -15,14 +15,20 @@ from fastapi.responses import RedirectResponse, Response
 
 from tocsin.actions.identity import directory
 from tocsin.actions.incidents import queries
-from tocsin.actions.services import integrations, maintenance, service_activity, services
+from tocsin.actions.services import (
+    integrations,
+    maintenance,
+    post_targets,
+    service_activity,
+    services,
+)
 from tocsin.db.models.services import Service
 from tocsin.domain.access import Action
 from tocsin.domain.incidents import UrgencyRule
 from tocsin.errors import InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
-from tocsin.web import forms
+from tocsin.web import forms, post_places
 from tocsin.web.confirmation import ask_first
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
 
@@ -131,6 +137,7 @@ async def service_page(
     team = (await directory.teams(session, actor=actor, ids=[service.team_id])).get(service.team_id)
     policies = await directory.all_policies(session, actor=actor)
     can_manage = signed_in.can(Action.MANAGE_SERVICES, team_id=service.team_id)
+    cipher = context_of(request).cipher
     return render(
         request,
         "services/detail.html",
@@ -147,6 +154,13 @@ async def service_page(
             session, actor=actor, service_id=service.id
         ),
         can_manage=can_manage,
+        places=await post_places.places(
+            session, actor=actor, cipher=cipher, owner=post_targets.Owner(service_id=service.id)
+        ),
+        team_places=await post_places.places(
+            session, actor=actor, cipher=cipher, owner=post_targets.Owner(team_id=service.team_id)
+        ),
+        post_kinds=post_places.kinds(context_of(request).settings),
         can_add_integration=signed_in.can(Action.MANAGE_INTEGRATIONS, team_id=service.team_id),
         urgency_rules=list(UrgencyRule),
         error=error,

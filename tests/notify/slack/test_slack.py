@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes import slack as fake
 from tests.fakes.slack import FakeSlack
 from tests.notify.conftest import Oncall
+from tests.notify.slack.conftest import CIPHER, SIGNING_SECRET
 from tests.scenarios.conftest import World, send, trigger
-from tocsin.actions.actors import system_actor
 from tocsin.clock import FrozenClock
-from tocsin.config import Settings
 from tocsin.db.models.audit import AuditEvent
 from tocsin.db.models.contact_methods import ContactMethod
 from tocsin.db.models.deliveries import Delivery
@@ -35,66 +32,6 @@ from tocsin.domain.access import TeamRole
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify.channels.slack import workspaces
-from tocsin.security.encryption import Cipher
-
-SIGNING_SECRET = "slack-signing-secret"
-CIPHER = Cipher(b"test-secret-key-not-for-production")
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    server = FakeSlack()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected() == [], f"unexpected Slack traffic: {server.unexpected()}"
-
-
-@pytest.fixture
-def settings(settings: Settings, slack: FakeSlack) -> Settings:
-    return settings.model_copy(
-        update={
-            "slack_client_id": fake.CLIENT_ID,
-            "slack_client_secret": SecretStr(fake.CLIENT_SECRET),
-            "slack_signing_secret": SecretStr(SIGNING_SECRET),
-            "slack_api_url": slack.api_url,
-        }
-    )
-
-
-@pytest.fixture
-def engine(settings_engine: Engine) -> Engine:
-    return settings_engine
-
-
-@pytest.fixture
-async def linked(oncall: Oncall, database: Database, clock: FrozenClock) -> Oncall:
-    """tocsin installed in the workspace; Alice linked as U0ALICE."""
-    async with database.transaction() as session:
-        await workspaces.install(
-            session,
-            CIPHER,
-            actor=system_actor("test"),
-            team_id=fake.TEAM_ID,
-            team_name="Tocsin Test",
-            bot_user_id="U0BOT",
-            bot_token=fake.BOT_TOKEN,
-            refresh_token=None,
-            expires_at=None,
-            now=clock.now(),
-        )
-        await workspaces.link(
-            session,
-            actor=system_actor("test"),
-            user=oncall.alice,
-            team_id=fake.TEAM_ID,
-            slack_user_id="U0ALICE",
-            now=clock.now(),
-        )
-    return oncall
 
 
 def signed(body: bytes, clock: FrozenClock, *, secret: str = SIGNING_SECRET) -> dict[str, str]:
