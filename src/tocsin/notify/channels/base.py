@@ -103,9 +103,10 @@ class ChannelPackage:
     # address of such a place, checked and normalised, or ``InvalidInput`` naming
     # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).
     post_address: Callable[[str], str] | None = None
-    # Whether the channel carries personal pages once configured; a channel that only
-    # posts to shared places (Teams through Workflows) is never counted as reaching anyone.
-    pages: bool = True
+    # Whether the channel carries personal pages with these settings; a channel that only
+    # posts to shared places (Teams through Workflows, without its bot) is never counted
+    # as reaching anyone.
+    pages: Callable[[Settings], bool] = lambda settings: True
 
 
 # Keeping what was posted in step with the incident ------------------------------------

@@ -1,8 +1,9 @@
 """Teams' entry in the channel registry.
 
 Posting to a Teams channel needs no Azure set-up: a Workflows webhook URL, added to a
-service as a place to post to, is all. Personal pages in Teams (a bot) are not built, so
-Teams is never counted as a way a person can be reached (``pages=False``).
+service as a place to post to, is all. Personal pages in Teams need tocsin's bot (an
+Azure Bot registration: ``TOCSIN_TEAMS_APP_ID``, ``_APP_PASSWORD``, ``_TENANT_ID``);
+without it Teams is never counted as a way a person can be reached.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from tocsin.db.session import Database
 from tocsin.domain.addresses import outbound_url
 from tocsin.domain.channels import ChannelKind
 from tocsin.notify.channels.base import ChannelPackage
-from tocsin.notify.channels.teams import routes
+from tocsin.notify.channels.teams import connector, routes
 from tocsin.notify.channels.teams.channel import TeamsChannel
 
 
 def build(settings: Settings, database: Database, clock: Clock) -> TeamsChannel:
-    return TeamsChannel(settings.base_url)
+    bot = (
+        connector.BotConnector(connector.token_provider(settings, clock))
+        if connector.configured(settings)
+        else None
+    )
+    return TeamsChannel(settings.base_url, connector=bot)
 
 
 def post_address(value: str) -> str:
@@ -33,7 +39,7 @@ PACKAGE = ChannelPackage(
     kind=ChannelKind.TEAMS,
     configured=lambda settings: True,
     build=build,
-    routers=lambda: (routes.router,),
+    routers=lambda: (routes.router, routes.bot_router),
     post_address=post_address,
-    pages=False,
+    pages=connector.configured,
 )
