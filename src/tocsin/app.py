@@ -128,7 +128,7 @@ def create_app(
     # over a page's path parameter (``/teams/{team_id}``).
     for package in CHANNELS:
         if package.configured(settings):
-            for channel_router in package.routers():
+            for channel_router in (*package.routers(), *package.routers_for(settings)):
                 app.include_router(channel_router)
     for page_router in (
         auth.router,

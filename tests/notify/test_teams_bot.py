@@ -35,7 +35,7 @@ from tocsin.db.session import Database
 from tocsin.domain.channels import ChannelKind
 from tocsin.domain.deliveries import DeliveryStatus
 from tocsin.engine.loop import Engine
-from tocsin.notify.channels.teams import conversations
+from tocsin.notify.channels.teams.bot import conversations
 
 ALICE = {"aad": "aad-alice", "id": "29:alice", "conversation": "a:alice"}
 BOB = {"aad": "aad-bob", "id": "29:bob", "conversation": "a:bob"}

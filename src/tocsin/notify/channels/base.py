@@ -99,6 +99,9 @@ class ChannelPackage:
     # vendor's SDK, only when the settings configure it (the Slack and Twilio SDKs cost
     # some 20 MB resident), so an installation pays memory only for what it uses.
     routers: Callable[[], tuple[APIRouter, ...]] = lambda: ()
+    # Routes that exist only with some of the settings (the Teams bot's, with its app id),
+    # mounted beside ``routers``; lazy in the same way.
+    routers_for: Callable[[Settings], tuple[APIRouter, ...]] = lambda settings: ()
     # For a channel that posts incidents to shared places (``PostsIncidents``): the
     # address of such a place, checked and normalised, or ``InvalidInput`` naming
     # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).

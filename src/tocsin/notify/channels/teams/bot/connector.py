@@ -54,10 +54,6 @@ GONE = frozenset({403, 404})
 TOKEN_MARGIN = timedelta(minutes=5)
 
 
-def configured(settings: Settings) -> bool:
-    return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
-
-
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
     return AgentAuthConfiguration(
         auth_type=AuthTypes.client_secret,

@@ -41,7 +41,7 @@ from tocsin.db.session import Database
 from tocsin.errors import NotFound, PermissionDenied, StaleTransition, TocsinError
 from tocsin.notify import wording
 from tocsin.notify.channels.base import IncidentUpdate
-from tocsin.notify.channels.teams import bot_cards, conversations
+from tocsin.notify.channels.teams.bot import cards, conversations
 
 VIA = "teams"
 HELP = (
@@ -147,12 +147,12 @@ class TocsinBot(ActivityHandler):  # type: ignore[misc]
             return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
         press = _press(activity.value)
         if press is None:
-            return _answer(bot_cards.note_card("This button is not one of tocsin's."))
+            return _answer(cards.note_card("This button is not one of tocsin's."))
         verb, incident_id = press
         who = _person(activity)
         actor = await self._actor(who) if who is not None else None
         if actor is None:
-            return _answer(bot_cards.note_card(UNLINKED))
+            return _answer(cards.note_card(UNLINKED))
         return _answer(await self.act(actor, verb, incident_id))
 
     async def _actor(self, who: tuple[str, str]) -> Actor | None:
@@ -175,13 +175,13 @@ class TocsinBot(ActivityHandler):  # type: ignore[misc]
         except PermissionDenied:
             note = "You may not change this incident: you are not a responder of its team."
         except NotFound:
-            return bot_cards.note_card("There is no such incident.")
+            return cards.note_card("There is no such incident.")
         except TocsinError as error:
             note = f"Nothing changed: {error.detail}"
         update = await self.current(incident_id)
         if update is None:
-            return bot_cards.note_card("There is no such incident.")
-        return bot_cards.updated_card(update, note=note)
+            return cards.note_card("There is no such incident.")
+        return cards.updated_card(update, note=note)
 
     async def current(self, incident_id: uuid.UUID) -> IncidentUpdate | None:
         async with self.database.transaction() as session:
@@ -201,11 +201,11 @@ class TocsinBot(ActivityHandler):  # type: ignore[misc]
 async def _apply(
     session: AsyncSession, actor: Actor, verb: str, incident_id: uuid.UUID, now: datetime
 ) -> Incident:
-    if verb == bot_cards.ACKNOWLEDGE:
+    if verb == cards.ACKNOWLEDGE:
         return await incidents.acknowledge(
             session, incident_id=incident_id, actor=actor, via=VIA, now=now
         )
-    if verb == bot_cards.RESOLVE:
+    if verb == cards.RESOLVE:
         return await incidents.resolve(
             session, incident_id=incident_id, actor=actor, via=VIA, now=now
         )
@@ -214,7 +214,7 @@ async def _apply(
 
 def _answer(card: dict[str, Any]) -> InvokeResponse:
     """Universal Actions' answer: the card that replaces the pressed one."""
-    body = AdaptiveCardInvokeResponse(status_code=200, type=bot_cards.CARD, value=card).model_dump(
+    body = AdaptiveCardInvokeResponse(status_code=200, type=cards.CARD, value=card).model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
     return InvokeResponse(status=int(HTTPStatus.OK), body=body)
@@ -226,7 +226,7 @@ def _press(value: Any) -> tuple[str, uuid.UUID] | None:
     if not isinstance(action, dict) or action.get("type") != "Action.Execute":
         return None
     verb, data = action.get("verb"), action.get("data")
-    if verb not in bot_cards.VERBS or not isinstance(data, dict):
+    if verb not in cards.VERBS or not isinstance(data, dict):
         return None
     try:
         return str(verb), uuid.UUID(str(data.get("incident", "")))
