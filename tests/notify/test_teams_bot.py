@@ -315,6 +315,9 @@ async def test_forbidden_fails_the_page_for_good_and_disables_the_method(
     listed = await alice.get("/api/v1/me/contact-methods")
     method = next(m for m in listed.json() if m["kind"] == "teams")
     assert method["disabled_reason"] == "teams: Teams: Bot Connector answered 403"
+    page = await alice.get("/profile/notifications")
+    assert "disabled: teams: Teams: Bot Connector answered 403" in page.text
+    assert "type <code>link</code> in its chat" in page.text
 
 
 async def test_removing_the_bot_disables_the_method_and_adding_it_back_enables_it(

@@ -43,6 +43,7 @@ async def page(
         channel_kinds=list(ChannelKind),
         deliverable=deliverable,
         slack_configured=ChannelKind.SLACK in deliverable,
+        teams_configured=ChannelKind.TEAMS in deliverable,
         can_install_slack=actor.principal.is_platform_admin
         or TeamRole.ADMIN in actor.principal.team_roles.values(),
         error=error,
