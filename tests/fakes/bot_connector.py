@@ -25,7 +25,7 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -52,6 +52,8 @@ class Received:
     conversation_id: str
     activity_id: str | None
     body: dict[str, Any]
+    # When it arrived (``time.monotonic``), for the benchmark.
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def card(self) -> dict[str, Any]:
@@ -166,6 +168,11 @@ class FakeBotConnector:
             ),
             f"no {method} arrived",
         )
+
+    def all_received(self) -> list[Received]:
+        """Everything received so far, unclaimed (for the benchmark, which claims nothing)."""
+        with self._lock:
+            return list(self.received)
 
     def unexpected(self) -> list[Any]:
         with self._lock:
