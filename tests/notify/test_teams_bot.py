@@ -376,3 +376,18 @@ async def test_a_request_bot_connector_did_not_sign_is_refused_and_changes_nothi
     )
     assert unsigned.status_code == 401
     assert (await world.incident()).status.value == "triggered"
+
+
+async def test_a_signed_body_that_is_no_activity_is_a_problem_not_a_server_error(
+    client: httpx.AsyncClient, oncall: Oncall, connector: FakeBotConnector
+) -> None:
+    token = connector.sign()
+    for body in (b"{not json", b'{"type": "message", "conversation": 5}'):
+        answered = await client.post(
+            "/teams/messages",
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        assert answered.status_code == 422, answered.text
+        assert answered.headers["content-type"] == "application/problem+json"
+        assert "body" in answered.text

@@ -73,16 +73,19 @@ class ClientCredentials(AccessTokenProviderBase):  # type: ignore[misc]
         self.app_id = app_id
         self.password = password
         self.clock = clock
-        self._token: tuple[str, datetime] | None = None
+        # Per scope: each token is for the scopes it was asked for.
+        self._tokens: dict[str, tuple[str, datetime]] = {}
         self._lock = asyncio.Lock()
 
     async def get_access_token(
         self, resource_url: str, scopes: list[str], force_refresh: bool = False
     ) -> str:
+        scope = " ".join(scopes or SCOPES)
         async with self._lock:
             now = self.clock.now()
-            if self._token is not None and now < self._token[1] and not force_refresh:
-                return self._token[0]
+            cached = self._tokens.get(scope)
+            if cached is not None and now < cached[1] and not force_refresh:
+                return cached[0]
             async with httpx.AsyncClient(timeout=10) as client:
                 answer = await client.post(
                     self.url,
@@ -90,7 +93,7 @@ class ClientCredentials(AccessTokenProviderBase):  # type: ignore[misc]
                         "grant_type": "client_credentials",
                         "client_id": self.app_id,
                         "client_secret": self.password,
-                        "scope": " ".join(scopes or SCOPES),
+                        "scope": scope,
                     },
                 )
             body = answer.json() if answer.is_success else {}
@@ -99,7 +102,7 @@ class ClientCredentials(AccessTokenProviderBase):  # type: ignore[misc]
                 raise ValueError(f"the token endpoint answered {answer.status_code}")
             expires_in = body.get("expires_in")
             life = timedelta(seconds=expires_in if isinstance(expires_in, int) else 3600)
-            self._token = (token, now + life - TOKEN_MARGIN)
+            self._tokens[scope] = (token, now + life - TOKEN_MARGIN)
             return token
 
 

@@ -3,7 +3,7 @@ Agents SDK checked its token, ``routes.py``).
 
 * The bot added in a personal chat (``conversationUpdate`` naming the bot among the
   members added, or ``installationUpdate`` ``add``): the conversation is kept
-  (``conversations.remember``) and the person is told how to link their account.
+  (``conversations.remember``) and, once, the person is told how to link their account.
 * The bot removed (``installationUpdate`` ``remove``, or the bot among members removed):
   the conversation is forgotten and a linked method is disabled with that reason.
 * A message: ``link`` answers with a one-time link (opened signed in to tocsin, it makes
@@ -86,7 +86,9 @@ class TocsinBot(ActivityHandler):  # type: ignore[misc]
             await self._removed(turn_context.activity)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._installed(turn_context)
+        # Teams sends this and a ``conversationUpdate`` for one install: the conversation
+        # is kept on both, the greeting sent on the latter only, so it comes once.
+        await self._remember(turn_context.activity)
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         await self._removed(turn_context.activity)

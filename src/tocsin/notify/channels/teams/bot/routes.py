@@ -22,13 +22,14 @@ from urllib.parse import urlencode
 import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import JwtTokenValidator, TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.fastapi import CloudAdapter
 from starlette.datastructures import State
 
 from tocsin.db.models.users import User
-from tocsin.errors import Conflict, NotAuthenticated, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from tocsin.http.context import AppContext, context_of
 from tocsin.notify.channels.teams.bot import connector, conversations
 from tocsin.notify.channels.teams.bot.handler import TocsinBot
@@ -111,15 +112,19 @@ async def _claims(request: Request, bot: _Bot) -> ClaimsIdentity:
         raise NotAuthenticated(f"the token does not hold: {error}") from error
     if claims.claims.get("iss") not in bot.issuers:
         raise NotAuthenticated("the token's issuer is not Bot Framework's nor the tenant's")
-    try:
-        body = await request.json()
-    except ValueError as error:
-        raise NotAuthenticated("the body is not an activity") from error
-    service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+    activity = await _activity(request)
     signed_for = claims.claims.get("serviceurl")
-    if signed_for is not None and signed_for != service_url:
+    if signed_for is not None and signed_for != activity.service_url:
         raise NotAuthenticated("the token was issued for another serviceUrl")
     return claims
+
+
+async def _activity(request: Request) -> Activity:
+    """The body as an activity; 400 naming the problem otherwise (the SDK would raise)."""
+    try:
+        return Activity.model_validate(await request.json())
+    except ValueError as error:  # not JSON, or pydantic's ValidationError
+        raise InvalidInput("body", f"not a Bot Framework activity: {error}"[:300]) from error
 
 
 @router.post("/teams/messages")
