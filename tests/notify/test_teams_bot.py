@@ -391,3 +391,14 @@ async def test_a_signed_body_that_is_no_activity_is_a_problem_not_a_server_error
         assert answered.status_code == 422, answered.text
         assert answered.headers["content-type"] == "application/problem+json"
         assert "body" in answered.text
+
+
+async def test_a_person_of_another_tenant_is_refused(
+    client: httpx.AsyncClient, oncall: Oncall, connector: FakeBotConnector, database: Database
+) -> None:
+    body = activity(connector, "message", BOB, text="link")
+    body["conversation"]["tenantId"] = "22222222-2222-4222-8222-222222222222"
+    refused = await deliver(client, connector, body)
+    assert refused.status_code == 403, refused.text
+    async with database.transaction() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(TeamsConversation)) == 0

@@ -29,7 +29,7 @@ from microsoft_agents.hosting.fastapi import CloudAdapter
 from starlette.datastructures import State
 
 from tocsin.db.models.users import User
-from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from tocsin.http.context import AppContext, context_of
 from tocsin.notify.channels.teams.bot import connector, conversations
 from tocsin.notify.channels.teams.bot.handler import TocsinBot
@@ -116,6 +116,10 @@ async def _claims(request: Request, bot: _Bot) -> ClaimsIdentity:
     signed_for = claims.claims.get("serviceurl")
     if signed_for is not None and signed_for != activity.service_url:
         raise NotAuthenticated("the token was issued for another serviceUrl")
+    # The registration is single tenant: people of another directory are not tocsin's.
+    tenant = activity.conversation.tenant_id if activity.conversation else None
+    if tenant is not None and tenant != context_of(request).settings.teams_tenant_id:
+        raise PermissionDenied("this tocsin's Teams bot serves its own tenant only")
     return claims
 
 
