@@ -402,3 +402,24 @@ async def test_a_person_of_another_tenant_is_refused(
     assert refused.status_code == 403, refused.text
     async with database.transaction() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(TeamsConversation)) == 0
+
+
+async def test_escalate_pages_the_next_level_now_and_the_card_says_so(
+    client: httpx.AsyncClient,
+    linked: Oncall,
+    engine: Engine,
+    connector: FakeBotConnector,
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    await page_alice(client, linked, engine, connector)
+    incident = await world.incident()
+    clock.advance(seconds=30)
+    pressed = await deliver(client, connector, press(connector, ALICE, "escalate", incident.id))
+    assert pressed.status_code == 200, pressed.text
+    card = pressed.json()["value"]
+    assert "[ESCALATION - Level 2]" in str(card["body"])
+    escalated = await world.incident()
+    assert (escalated.status.value, escalated.escalation_level) == ("triggered", 2)
+    await engine.tick()
+    connector.expect("update", conversation_id=ALICE["conversation"])
