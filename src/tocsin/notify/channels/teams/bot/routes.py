@@ -66,8 +66,8 @@ class _Bot:
 
 
 async def _turn_failed(context: TurnContext, error: Exception) -> None:
-    # The SDK's default tells the person the exception's text in the chat; tocsin logs it
-    # and lets the request fail instead.
+    # The SDK's default prints the traceback and tells the person the exception's text in
+    # the chat; tocsin lets the request fail instead, and the app's error handler logs it.
     raise error
 
 
