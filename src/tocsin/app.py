@@ -126,6 +126,12 @@ def create_app(
         notifications.router,
     ):
         app.include_router(router, dependencies=[Depends(single_valued_query)])
+    # Channels' routes before the pages: their fixed paths (``/teams/messages``) must win
+    # over a page's path parameter (``/teams/{team_id}``).
+    for package in CHANNELS:
+        if package.configured(settings):
+            for channel_router in (*package.routers(), *package.routers_for(settings)):
+                app.include_router(channel_router)
     for page_router in (
         auth.router,
         home.router,
@@ -149,10 +155,6 @@ def create_app(
         app_shell.router,
     ):
         app.include_router(page_router)
-    for package in CHANNELS:
-        if package.configured(settings):
-            for channel_router in package.routers():
-                app.include_router(channel_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs_routes(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(settings))

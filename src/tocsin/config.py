@@ -268,6 +268,33 @@ class Settings(BaseSettings):
         "12 hours and tocsin renews them. Slack cannot turn it off again for the app.",
     )
 
+    # Microsoft Teams bot (docs/channels/teams.md): an Azure Bot registration. Posting to
+    # Teams channels through Workflows webhooks needs none of this.
+    teams_app_id: str | None = Field(
+        default=None, description="The Azure Bot's Microsoft App ID (personal pages in Teams)."
+    )
+    teams_app_password: SecretStr | None = Field(
+        default=None, description="A client secret of the Azure Bot's app registration."
+    )
+    teams_tenant_id: str | None = Field(
+        default=None, description="The Microsoft Entra tenant (directory) id the bot is in."
+    )
+    teams_token_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the bot gets its Bot Connector token (OAuth client credentials). Unset: "
+            "Microsoft Entra for TOCSIN_TEAMS_TENANT_ID, through MSAL. For an egress proxy "
+            "or a test fake."
+        ),
+    )
+    teams_keys_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the keys that sign requests to /teams/messages are published (a JWKS). "
+            "Unset: Bot Framework's and Entra's, as the Agents SDK knows them. For a test fake."
+        ),
+    )
+
     # Twilio (docs/channels/sms-voice.md): texts and their replies, calls and their keypad.
     twilio_account_sid: str | None = Field(default=None, description="Twilio Account SID.")
     twilio_auth_token: SecretStr | None = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import api_keys, config_docs, db, serve, slack, users
+from tocsin.cli import api_keys, config_docs, db, serve, slack, teams, users
 
 app = typer.Typer(
     name="tocsin",
@@ -20,6 +20,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(config_docs.app, name="config")
 app.add_typer(slack.app, name="slack")
+app.add_typer(teams.app, name="teams")
 
 
 def main() -> None:

@@ -103,5 +103,7 @@ def build(
 def configured_kinds(settings: Settings) -> frozenset[ChannelKind]:
     """The kinds ``build(settings, …)`` can deliver, known without building it."""
     return frozenset(
-        package.kind for package in CHANNELS if package.pages and package.configured(settings)
+        package.kind
+        for package in CHANNELS
+        if package.pages(settings) and package.configured(settings)
     )

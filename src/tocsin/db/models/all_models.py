@@ -13,6 +13,7 @@ from tocsin.db.models import (
     services,
     slack,
     teams,
+    teams_bot,
     users,
     web_sessions,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "services",
     "slack",
     "teams",
+    "teams_bot",
     "users",
     "web_sessions",
 ]

@@ -99,13 +99,17 @@ class ChannelPackage:
     # vendor's SDK, only when the settings configure it (the Slack and Twilio SDKs cost
     # some 20 MB resident), so an installation pays memory only for what it uses.
     routers: Callable[[], tuple[APIRouter, ...]] = lambda: ()
+    # Routes that exist only with some of the settings (the Teams bot's, with its app id),
+    # mounted beside ``routers``; lazy in the same way.
+    routers_for: Callable[[Settings], tuple[APIRouter, ...]] = lambda settings: ()
     # For a channel that posts incidents to shared places (``PostsIncidents``): the
     # address of such a place, checked and normalised, or ``InvalidInput`` naming
     # ``address`` (what ``POST /api/v1/services/{id}/post-targets`` accepts).
     post_address: Callable[[str], str] | None = None
-    # Whether the channel carries personal pages once configured; a channel that only
-    # posts to shared places (Teams through Workflows) is never counted as reaching anyone.
-    pages: bool = True
+    # Whether the channel carries personal pages with these settings; a channel that only
+    # posts to shared places (Teams through Workflows, without its bot) is never counted
+    # as reaching anyone.
+    pages: Callable[[Settings], bool] = lambda settings: True
 
 
 # Keeping what was posted in step with the incident ------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tocsin.domain.notices import IncidentFacts
 from tocsin.notify import wording
 from tocsin.notify.channels.base import IncidentUpdate
 
@@ -18,30 +19,20 @@ VERSION = "1.4"
 STATUS_COLOUR = {"triggered": "attention", "acknowledged": "warning", "resolved": "good"}
 
 
-def message(update: IncidentUpdate, base_url: str) -> dict[str, Any]:
-    """The webhook's body: one message carrying the card."""
-    return {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": card(update, base_url),
-            }
-        ],
-    }
-
-
-def card(update: IncidentUpdate, base_url: str) -> dict[str, Any]:
+def status_line(update: IncidentUpdate) -> str:
     facts = update.incident
     if facts.status == "resolved":
-        status = f"Resolved{f' by {update.resolved_by}' if update.resolved_by else ''}"
-    elif facts.status == "acknowledged":
-        status = f"Acknowledged{f' by {update.acknowledged_by}' if update.acknowledged_by else ''}"
-    else:
-        status = "Triggered"
+        return f"Resolved{f' by {update.resolved_by}' if update.resolved_by else ''}"
+    if facts.status == "acknowledged":
+        return f"Acknowledged{f' by {update.acknowledged_by}' if update.acknowledged_by else ''}"
+    return "Triggered"
+
+
+def incident_body(facts: IncidentFacts, level: int, status: str) -> list[dict[str, Any]]:
+    """The card's text: the headline, the status, the facts and the description (shared
+    by the Workflows posts and the bot's personal pages)."""
     title = (
-        f"{wording.escalation_prefix(update.level)}[{wording.priority(facts.severity)}] "
+        f"{wording.escalation_prefix(level)}[{wording.priority(facts.severity)}] "
         f"#{facts.number} {facts.title}"
     )
     body: list[dict[str, Any]] = [
@@ -70,6 +61,26 @@ def card(update: IncidentUpdate, base_url: str) -> dict[str, Any]:
     ]
     if facts.description:
         body.append({"type": "TextBlock", "text": facts.description[:2000], "wrap": True})
+    return body
+
+
+def message(update: IncidentUpdate, base_url: str) -> dict[str, Any]:
+    """The webhook's body: one message carrying the card."""
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card(update, base_url),
+            }
+        ],
+    }
+
+
+def card(update: IncidentUpdate, base_url: str) -> dict[str, Any]:
+    facts = update.incident
+    body = incident_body(update.incident, update.level, status_line(update))
     body += [
         {"type": "TextBlock", "text": line.text, "isSubtle": True, "wrap": True}
         for line in update.timeline

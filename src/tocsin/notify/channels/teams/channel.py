@@ -2,9 +2,9 @@
 
 It posts, and keeps posting: a Workflows webhook cannot edit what it posted, so every
 change of the incident is a new card in the channel (acknowledged by whom, resolved).
-Personal pages in Teams need a bot registered in Azure, which this channel does not
-have: it has no provider for pages, so the rules report Teams as reaching nobody rather
-than pretending to send.
+Personal pages in Teams need tocsin's bot, registered in Azure (``bot/channel.py``,
+built instead of this one when configured); without it this channel has no provider for
+pages, so the rules report Teams as reaching nobody rather than pretending to send.
 
 * **sent**: the webhook answered 2xx (Workflows answers 202 Accepted: the flow took it).
 * 429 → retried at ``Retry-After``; 400, 401, 403, 404, 410 → the webhook is gone or

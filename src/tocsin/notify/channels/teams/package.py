@@ -1,11 +1,17 @@
 """Teams' entry in the channel registry.
 
 Posting to a Teams channel needs no Azure set-up: a Workflows webhook URL, added to a
-service as a place to post to, is all. Personal pages in Teams (a bot) are not built, so
-Teams is never counted as a way a person can be reached (``pages=False``).
+service as a place to post to, is all. Personal pages in Teams need tocsin's bot (an
+Azure Bot registration: ``TOCSIN_TEAMS_APP_ID``, ``_APP_PASSWORD``, ``_TENANT_ID``);
+without it Teams is never counted as a way a person can be reached.
+
+The bot's modules (and Microsoft's Agents SDK, some 14 MB resident) are imported by
+``build`` and ``bot_routers`` only when the bot is configured.
 """
 
 from __future__ import annotations
+
+from fastapi import APIRouter
 
 from tocsin.clock import Clock
 from tocsin.config import Settings
@@ -17,8 +23,26 @@ from tocsin.notify.channels.teams import routes
 from tocsin.notify.channels.teams.channel import TeamsChannel
 
 
+def bot_configured(settings: Settings) -> bool:
+    return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
+
+
 def build(settings: Settings, database: Database, clock: Clock) -> TeamsChannel:
-    return TeamsChannel(settings.base_url)
+    if not bot_configured(settings):
+        return TeamsChannel(settings.base_url)
+    from tocsin.notify.channels.teams.bot import connector  # noqa: PLC0415 - memory
+    from tocsin.notify.channels.teams.bot.channel import TeamsBotChannel  # noqa: PLC0415 - memory
+
+    tokens = connector.token_provider(settings, clock)
+    return TeamsBotChannel(settings.base_url, connector.BotConnector(tokens))
+
+
+def bot_routers(settings: Settings) -> tuple[APIRouter, ...]:
+    if not bot_configured(settings):
+        return ()
+    from tocsin.notify.channels.teams.bot import routes as bot  # noqa: PLC0415 - memory
+
+    return (bot.router,)
 
 
 def post_address(value: str) -> str:
@@ -34,6 +58,7 @@ PACKAGE = ChannelPackage(
     configured=lambda settings: True,
     build=build,
     routers=lambda: (routes.router,),
+    routers_for=bot_routers,
     post_address=post_address,
-    pages=False,
+    pages=bot_configured,
 )

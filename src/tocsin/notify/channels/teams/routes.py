@@ -1,5 +1,5 @@
-"""Where a Teams card's buttons lead: a confirmation page, then the action as the person
-who confirms.
+"""Where a Teams Workflows card's buttons lead: a confirmation page, then the action as
+the person who confirms (the bot's requests are ``bot/routes.py``'s).
 
 ``GET /teams/incidents/{id}/{acknowledge|resolve}`` asks (a link preview or a scanner
 that fetches the URL changes nothing); the form posts back, signed in and with its CSRF

@@ -47,6 +47,7 @@ async def page(
         slack_disabled=(
             await slack_workspaces.disabled(session) if ChannelKind.SLACK in deliverable else []
         ),
+        teams_configured=ChannelKind.TEAMS in deliverable,
         can_install_slack=actor.principal.is_platform_admin
         or TeamRole.ADMIN in actor.principal.team_roles.values(),
         error=error,
