@@ -414,7 +414,6 @@ async def test_escalate_pages_the_next_level_now_and_the_card_says_so(
 ) -> None:
     await page_alice(client, linked, engine, connector)
     incident = await world.incident()
-    clock.advance(seconds=30)
     pressed = await deliver(client, connector, press(connector, ALICE, "escalate", incident.id))
     assert pressed.status_code == 200, pressed.text
     card = pressed.json()["value"]

@@ -272,3 +272,21 @@ async def test_a_service_without_a_policy_opens_the_incident_and_says_nobody_is_
     incident = await world.incident()
     assert await world.pages() == []
     assert "escalation.none" in [action for action, _ in await world.timeline(incident)]
+
+
+async def test_every_change_is_a_newer_version_even_at_the_same_instant(
+    client: httpx.AsyncClient, setup: dict[str, object], engine: Engine, world: World, seed: Seed
+) -> None:
+    """Chat and push channels refresh what they showed when ``updated_at`` moves on. Each
+    escalation by hand is a newer version, and the escalation step written with it does
+    not set it back (the clock is frozen here, as two requests in one microsecond)."""
+    await send(client, str(setup["key"]), trigger("x"))
+    await engine.tick()
+    carol = await seed.as_user(setup["carol"])  # type: ignore[arg-type]
+    incident = await world.incident()
+    versions = [incident.updated_at]
+    for body in ({}, {"level": 1}, {}):
+        answer = await carol.post(f"/api/v1/incidents/{incident.id}/escalate", json=body)
+        assert answer.status_code == 200
+        versions.append((await world.incident()).updated_at)
+    assert versions == sorted(set(versions)), versions

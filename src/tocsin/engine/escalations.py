@@ -20,7 +20,7 @@ from tocsin.actions import audit
 from tocsin.actions.escalation import steps
 from tocsin.actions.escalation.targets import TargetResolver
 from tocsin.actions.services import maintenance
-from tocsin.db.models.incidents import Incident
+from tocsin.db.models.incidents import Incident, kept_version
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.incidents import IncidentStatus
@@ -101,7 +101,7 @@ async def _hold(session: AsyncSession, incident: Incident, until: datetime, now:
             Incident.escalation_token == incident.escalation_token,
             Incident.status == IncidentStatus.TRIGGERED,
         )
-        .values(next_escalation_at=until, held_until=until, updated_at=now)
+        .values(next_escalation_at=until, held_until=until, updated_at=kept_version(now))
         .execution_options(synchronize_session=False)
     )
     if not held.rowcount:  # type: ignore[attr-defined]

@@ -21,7 +21,8 @@ STEP: LiteralString = """
             escalation_token = %(token)s,
             next_escalation_at = %(next_due)s,
             escalation_exhausted_at = NULL,
-            updated_at = %(now)s
+            -- Never earlier than the version written (db/models/incidents.kept_version).
+            updated_at = GREATEST(%(now)s, incident.updated_at)
         WHERE id = %(incident_id)s
           AND escalation_token = %(expected_token)s
           AND status = 'triggered'

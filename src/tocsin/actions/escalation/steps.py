@@ -32,7 +32,7 @@ from tocsin.actions.actors import Actor, system_actor
 from tocsin.actions.escalation import policies, statements
 from tocsin.actions.escalation.targets import TargetResolver
 from tocsin.db import driver
-from tocsin.db.models.incidents import Incident
+from tocsin.db.models.incidents import Incident, kept_version
 from tocsin.domain import escalation, policy_snapshots
 from tocsin.domain.incidents import IncidentStatus
 
@@ -195,7 +195,11 @@ async def _nobody_to_page(
             Incident.escalation_token == state.token,
             Incident.status == IncidentStatus.TRIGGERED,
         )
-        .values(escalation_token=state.token + 1, next_escalation_at=None, updated_at=now)
+        .values(
+            escalation_token=state.token + 1,
+            next_escalation_at=None,
+            updated_at=kept_version(now),
+        )
         .execution_options(synchronize_session=False)
     )
     if not stopped.rowcount:  # type: ignore[attr-defined]
@@ -227,7 +231,7 @@ async def _exhaust(
             escalation_token=state.token + 1,
             next_escalation_at=None,
             escalation_exhausted_at=now,
-            updated_at=now,
+            updated_at=kept_version(now),
         )
         .execution_options(synchronize_session=False)
     )

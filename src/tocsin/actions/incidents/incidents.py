@@ -21,7 +21,7 @@ from tocsin.actions.actors import Actor
 from tocsin.actions.escalation import policies, steps
 from tocsin.actions.incidents import cancellations
 from tocsin.actions.wake import wake_engine
-from tocsin.db.models.incidents import Alert, Incident
+from tocsin.db.models.incidents import Alert, Incident, next_version
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
 from tocsin.domain import escalation, policy_snapshots
@@ -178,7 +178,7 @@ async def reopen_due(session: AsyncSession, *, incident: Incident, now: datetime
                 escalation_token=Incident.escalation_token + 1,
                 next_escalation_at=now,
                 escalation_exhausted_at=None,
-                updated_at=now,
+                updated_at=next_version(now),
             )
             .returning(Incident.id)
             .execution_options(synchronize_session=False)
@@ -303,10 +303,6 @@ _RETRIGGER: dict[str, object] = {
 }
 
 
-# The least step between two versions (``updated_at``) of one incident.
-VERSION_STEP = timedelta(microseconds=1)
-
-
 async def _transition(
     session: AsyncSession,
     incident_id: uuid.UUID,
@@ -328,10 +324,7 @@ async def _transition(
                 # Leaving "triggered" stops escalation in the same statement; entering it
                 # leaves the schedule to ``escalations.advance``.
                 next_escalation_at=sa.null() if not escalating else Incident.next_escalation_at,
-                # Strictly later than the last change, even when two requests' clocks
-                # disagree or tie: channels compare it to what they last showed
-                # (``engine/follow_ups.py``), and a change must never look older.
-                updated_at=sa.func.greatest(now, Incident.updated_at + VERSION_STEP),
+                updated_at=next_version(now),
             )
             .returning(Incident.id)
             .execution_options(synchronize_session=False)

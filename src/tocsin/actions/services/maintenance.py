@@ -21,7 +21,7 @@ from tocsin.actions import audit
 from tocsin.actions.actors import Actor
 from tocsin.actions.services import services
 from tocsin.actions.wake import wake_engine
-from tocsin.db.models.incidents import Incident
+from tocsin.db.models.incidents import Incident, kept_version
 from tocsin.db.models.services import MaintenanceWindow
 from tocsin.domain import identity, maintenance
 from tocsin.domain.incidents import IncidentStatus
@@ -119,7 +119,7 @@ async def delete_window(
             Incident.held_until > now,
             Incident.next_escalation_at == Incident.held_until,
         )
-        .values(next_escalation_at=now, updated_at=now)
+        .values(next_escalation_at=now, updated_at=kept_version(now))
         .execution_options(synchronize_session=False)
     )
     if released.rowcount:  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ impossible even if two engines raced.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ class Incident(Base):
     urgency: Mapped[Urgency] = mapped_column(text_enum(Urgency))
     status: Mapped[IncidentStatus] = mapped_column(text_enum(IncidentStatus))
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # The incident's version: strictly later at every change (``next_version``).
     updated_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(sa.String(320))
@@ -103,6 +104,32 @@ class Incident(Base):
             "status = 'acknowledged' OR reopen_at IS NULL", name="only_acked_reopens"
         ),
     )
+
+
+# The least step between two versions of one incident.
+VERSION_STEP = timedelta(microseconds=1)
+
+
+def next_version(now: datetime) -> sa.ColumnElement[datetime]:
+    """``updated_at`` for a transition of an incident: ``now``, or just after the last
+    version when that is later.
+
+    Chat and push channels compare the version with what they last showed
+    (``engine/follow_ups.py``) to find what to refresh. A transition written with a clock
+    that ties or lags the last change (two requests in one microsecond, hosts whose
+    clocks disagree) must still look newer, or it would never be shown.
+    """
+    return sa.func.greatest(now, Incident.updated_at + VERSION_STEP)
+
+
+def kept_version(now: datetime) -> sa.ColumnElement[datetime]:
+    """``updated_at`` for an escalation step or hold: ``now``, but never earlier than the
+    version already written. A step taken in the same transaction as a transition (an
+    escalation by hand) must not undo the transition's newer version, which would hide
+    the change from the channels; it needs no version of its own beyond that. (The
+    hand-written statements spell it ``GREATEST(%(now)s, incident.updated_at)``.)
+    """
+    return sa.func.greatest(now, Incident.updated_at)
 
 
 class Alert(Base):
