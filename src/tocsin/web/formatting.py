@@ -20,6 +20,7 @@ from jinja2.runtime import Context
 
 from tocsin.domain.schedules import localtime
 from tocsin.errors import InvalidInput
+from tocsin.ingest.sender_config import kind_name
 
 
 def zone_of(name: str | None) -> ZoneInfo:
@@ -117,3 +118,4 @@ def install(environment: Environment) -> None:
     environment.filters["duration"] = duration
     environment.filters["wall"] = wall_time
     environment.filters["web_link"] = web_link
+    environment.filters["integration_kind"] = kind_name
