@@ -148,3 +148,17 @@ async def test_a_test_alert_is_refused_plainly_for_a_disabled_integration_and_a_
     assert "No test alert sent: the integration is disabled" in text_of(
         await admin.get(refused.headers["location"])
     )
+
+
+async def test_a_refused_rename_is_said_in_red(seed: Seed) -> None:
+    ada = await seed.user("Ada")
+    team = await seed.team("Web", [(ada, TeamRole.ADMIN)])
+    service = await seed.service(team)
+    await seed.integration(service, name="Taken")
+    integration, _ = await seed.integration(service, name="Mine")
+    page = await browser(seed, ada)
+    path = f"/integrations/{integration.id}"
+    refused = await submit(page, path, path, {"name": "taken", "is_enabled": "on"})
+    shown = await page.get(refused.headers["location"])
+    assert re.search(r'<p class="error" role="alert">Not saved: ', shown.text)
+    assert 'role="status"' not in shown.text

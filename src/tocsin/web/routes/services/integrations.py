@@ -163,8 +163,10 @@ async def update_integration(
         )
 
     saved = await forms.attempt(session, act)
-    notice = saved.message if isinstance(saved, Refused) else "Saved."
-    return redirect(f"/integrations/{integration_id}", notice=notice)
+    path = f"/integrations/{integration_id}"
+    if isinstance(saved, Refused):
+        return redirect(path, error=saved.message)  # in red: nothing was saved
+    return redirect(path, notice="Saved.")
 
 
 @router.post("/{integration_id}/test-alert")
