@@ -78,7 +78,7 @@ async def test_creating_an_alertmanager_integration_shows_its_yaml_with_the_key(
         ),
         ("opsgenie", ["https://tocsin.test/v2/alerts", "Authorization: GenieKey <integration key"]),
         ("generic", ["curl -fsS -X POST 'https://tocsin.test/ingest/<integration key"]),
-        ("grafana", ["Contact point URL", "https://tocsin.test/ingest/<integration key"]),
+        ("grafana", ["Grafana contact point", "https://tocsin.test/ingest/ and the key"]),
     ],
 )
 async def test_the_page_shows_each_kinds_config_with_a_placeholder_for_the_key(

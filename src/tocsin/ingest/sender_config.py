@@ -65,14 +65,9 @@ def snippets(kind: str, base_url: str, key: str) -> list[Snippet]:
             )
         ]
     if kind == "grafana":
-        return [
-            Snippet(
-                "Contact point URL",
-                url,
-                "In Grafana: Alerting, Contact points, Add contact point, Integration "
-                "Webhook, HTTP method POST; paste this as the URL.",
-            )
-        ]
+        # The contact point's fields, each with its own Copy button, are shown beside
+        # (``endpoints.grafana_contact_point``): Grafana's form asks for them one by one.
+        return []
     if kind == "pagerduty_events_v2":
         return [
             Snippet(
