@@ -86,7 +86,13 @@ def test_from_a_new_team_to_a_test_alert_that_pages(server: LiveServer, browser:
     assert "    webhook_configs:\n      - url: 'http" in copied
     assert "/ingest/tik_" in copied
 
+    # On a phone the configuration wraps inside the card: nothing scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
     page.get_by_role("link", name="Go to the integration").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Send a test alert").click()
     expect(page.get_by_role("status")).to_contain_text("Test alert sent: it opened incident #1")
     page.get_by_role("link", name="#1").click()
