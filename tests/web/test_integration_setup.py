@@ -16,6 +16,7 @@ from tocsin.actions.actors import system_actor
 from tocsin.actions.incidents import queries
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
+from tocsin.db.models.integrations import IntegrationKind
 from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole
 from tocsin.engine.loop import Engine
@@ -40,6 +41,10 @@ def test_every_kind_has_a_test_alert_its_own_format_reads_as_one_trigger(
     assert alert.dedup_key == test_alerts.DEDUP_KEY
     assert alert.title == test_alerts.TITLE
     assert alert.action.value == "trigger"
+
+
+def test_every_kind_has_a_human_name() -> None:
+    assert set(sender_config.KIND_NAMES) == {kind.value for kind in IntegrationKind}
 
 
 async def test_creating_an_alertmanager_integration_shows_its_yaml_with_the_key(

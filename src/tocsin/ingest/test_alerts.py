@@ -18,6 +18,11 @@ TITLE = "Test alert from tocsin"
 DESCRIPTION = "Sent from the integration's page to check that alerts reach the on-call person."
 
 
+def has_test_alert(kind: str) -> bool:
+    """Whether integrations of ``kind`` take alerts (a heartbeat only pings)."""
+    return kind in _BUILDERS
+
+
 def body_for(kind: str, now: datetime) -> bytes | None:
     """The body a sender of ``kind`` would post; ``None`` for a kind without alerts
     (a heartbeat only pings)."""

@@ -26,7 +26,7 @@ from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
 from tocsin.ingest import sender_config
 from tocsin.ingest.endpoints import Setting, endpoints_for, grafana_contact_point
-from tocsin.ingest.test_alerts import body_for
+from tocsin.ingest.test_alerts import has_test_alert
 from tocsin.web import forms
 from tocsin.web.forms import Refused
 from tocsin.web.pages import PageActor, SignedIn, redirect, render, require_csrf
@@ -108,7 +108,6 @@ async def show_integration(
     integration_id: uuid.UUID,
     request: Request,
     session: DbSession,
-    now: Now,
     signed_in: PageActor,
     tested: int | None = None,
 ) -> Response:
@@ -133,7 +132,7 @@ async def show_integration(
             base_url,
             sender_config.key_placeholder(integration.key_prefix),
         ),
-        can_test=body_for(integration.kind.value, now) is not None,
+        can_test=has_test_alert(integration.kind.value),
         tested=tested,
         # Every team it sends to must agree, as the action checks; no service, no manager.
         can_manage=bool(services)
@@ -197,10 +196,14 @@ def _test_alert_notice(applied: Applied) -> str:
         return (
             f"Test alert sent: it opened incident {number}, which pages per the service's policy."
         )
-    if applied.result in (Result.DEDUPLICATED, Result.GROUPED):
+    if applied.result is Result.DEDUPLICATED:
         return (
             f"Test alert sent: it joined the open incident {number} (an earlier test alert"
             " is still open; resolve it to page again)."
+        )
+    if applied.result is Result.GROUPED:
+        return (
+            f"Test alert sent: the integration's grouping put it into the open incident {number}."
         )
     detail = f" ({applied.detail})" if applied.detail else ""
     return f"Test alert sent: {applied.result.value}{detail}."
