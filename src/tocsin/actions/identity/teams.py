@@ -1,9 +1,9 @@
 """Teams and their members.
 
 Platform admins create and delete teams (the person creating one becomes its first admin
-member); a team's admins change its name and description
-and manage who is on it, with which role. A team always keeps at least one admin, unless a
-platform admin removes the last one on purpose.
+member); a team's admins change its name and description and manage who is on it, with
+which role. A team always keeps at least one admin, unless a platform admin removes the
+last one on purpose.
 """
 
 from __future__ import annotations
