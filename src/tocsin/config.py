@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     login_link_minutes: int = Field(
         default=60, ge=1, description="How long a one-time login link stays valid."
     )
+    invitation_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="How long the sign-in link in a new person's invitation mail stays valid.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description=(

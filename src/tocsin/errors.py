@@ -79,7 +79,9 @@ class AlreadyExists(Conflict):
     title = "Already exists"
 
     def __init__(self, resource: str, field: str, value: object) -> None:
-        super().__init__(f"a {resource} with {field} {value!s} already exists", field=field)
+        super().__init__(
+            f"{with_article(resource)} with {field} {value!s} already exists", field=field
+        )
         self.field = field
 
 
@@ -153,3 +155,10 @@ class ServiceUnavailable(TocsinError):
     def __init__(self, detail: str, retry_after: int = 5) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.retry_after = retry_after
+
+
+def with_article(noun: str) -> str:
+    """``an escalation policy``, ``a team``: the indefinite article for a noun in a message."""
+    word = noun.lower()
+    vowel = word[:1] in ("a", "e", "i", "o") or (word[:1] == "u" and not word.startswith("us"))
+    return f"{'an' if vowel else 'a'} {noun}"

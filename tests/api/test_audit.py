@@ -32,8 +32,10 @@ async def test_every_api_change_is_audited_with_actor_ip_and_user_agent(
         "team.member_removed",
         "team.member_role_changed",
         "team.member_added",
+        "team.member_added",  # the creator, made the team's first admin
         "team.created",
     ]
+    assert events[-2]["details"] == {"user_id": str(admin_user.id), "role": "admin"}
     created_event = events[-1]
     assert created_event["actor_kind"] == "user"
     assert created_event["actor_id"] == str(admin_user.id)

@@ -135,6 +135,14 @@ CASES: dict[str, Notice] = {
         message_id=None,
         thread_id=None,
     ),
+    "invitation": _notice(
+        Purpose.INVITATION,
+        sign_in_url=f"{BASE}/login/link/token-2",
+        links_expire_at=NOW + timedelta(hours=72),
+        event_by="Ada Admin",
+        message_id=None,
+        thread_id=None,
+    ),
 }
 
 PARTS = {"subject.txt": "subject", "text.txt": "text", "body.html": "html"}

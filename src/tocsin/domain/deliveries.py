@@ -36,13 +36,15 @@ class DeliveryStatus(StrEnum):
 
 class Purpose(StrEnum):
     """Why a delivery exists: a page, a digest of pages, a status change of an incident the
-    person was paged for, the start of their on-call shift, or verifying a contact method."""
+    person was paged for, the start of their on-call shift, verifying a contact method, or
+    inviting a new person to sign in (a one-time link, by email)."""
 
     PAGE = "page"
     DIGEST = "digest"
     STATUS = "status"
     SHIFT = "shift"
     VERIFICATION = "verification"
+    INVITATION = "invitation"
 
 
 # Work still to do: acknowledging or resolving cancels these.

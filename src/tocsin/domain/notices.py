@@ -65,6 +65,9 @@ class Notice:
     # Verifying a contact method.
     verification_url: str | None = None
     verification_code: str | None = None
+    # An invitation: the one-time sign-in link (valid until ``links_expire_at``) and who
+    # invited them (``event_by``).
+    sign_in_url: str | None = None
     # Email threading: this message's id and the thread it belongs to.
     message_id: str | None = None
     thread_id: str | None = None

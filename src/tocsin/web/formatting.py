@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from tocsin.domain.schedules import localtime
 from tocsin.errors import InvalidInput
+from tocsin.ingest.sender_config import kind_name
 
 
 def zone_of(name: str | None) -> ZoneInfo:
@@ -141,3 +142,4 @@ def install(environment: Environment) -> None:
     environment.filters["wall"] = wall_time
     environment.filters["web_link"] = web_link
     environment.filters["linkify"] = linkify
+    environment.filters["integration_kind"] = kind_name

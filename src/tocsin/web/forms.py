@@ -19,7 +19,7 @@ from typing import TypeVar
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.errors import Conflict, InvalidInput
+from tocsin.errors import Conflict, InvalidInput, with_article
 
 T = TypeVar("T")
 
@@ -80,11 +80,15 @@ def optional_uuid(form: Mapping[str, str], name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise InvalidInput(name, f"choose a {name.removesuffix('_id').replace('_', ' ')}") from None
+        raise InvalidInput(name, _choose(name)) from None
 
 
 def required_uuid(form: Mapping[str, str], name: str) -> uuid.UUID:
     found = optional_uuid(form, name)
     if found is None:
-        raise InvalidInput(name, f"choose a {name.removesuffix('_id').replace('_', ' ')}")
+        raise InvalidInput(name, _choose(name))
     return found
+
+
+def _choose(name: str) -> str:
+    return f"choose {with_article(name.removesuffix('_id').replace('_', ' '))}"

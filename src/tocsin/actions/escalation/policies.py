@@ -221,8 +221,10 @@ async def check_levels(session: AsyncSession, levels: Sequence[LevelSnapshot]) -
     Every target must exist (a user must also be active) and is share-locked, so that it
     cannot be deleted before this change commits.
     """
-    if not 1 <= len(levels) <= escalation.MAX_LEVELS:
-        raise InvalidInput("levels", f"a policy has 1 to {escalation.MAX_LEVELS} levels")
+    if not levels:
+        raise InvalidInput("levels", "a policy needs at least one level, with someone to page")
+    if len(levels) > escalation.MAX_LEVELS:
+        raise InvalidInput("levels", f"a policy has at most {escalation.MAX_LEVELS} levels")
     for index, level in enumerate(levels):
         path = f"levels[{index}]"
         if not 1 <= level.delay_minutes <= escalation.MAX_DELAY_MINUTES:
@@ -230,8 +232,13 @@ async def check_levels(session: AsyncSession, levels: Sequence[LevelSnapshot]) -
                 f"{path}.delay_minutes",
                 f"a level waits 1 to {escalation.MAX_DELAY_MINUTES} minutes",
             )
-        if not 1 <= len(level.targets) <= MAX_TARGETS:
-            raise InvalidInput(f"{path}.targets", f"a level has 1 to {MAX_TARGETS} targets")
+        if not level.targets:
+            raise InvalidInput(
+                f"{path}.targets",
+                f"level {index + 1} has no target: choose a person, a schedule or a team",
+            )
+        if len(level.targets) > MAX_TARGETS:
+            raise InvalidInput(f"{path}.targets", f"a level has at most {MAX_TARGETS} targets")
         seen: set[Target] = set()
         for position, target in enumerate(level.targets):
             if target in seen:

@@ -1,8 +1,9 @@
 """Teams and their members.
 
-Platform admins create and delete teams; a team's admins change its name and description
-and manage who is on it, with which role. A team always keeps at least one admin, unless a
-platform admin removes the last one on purpose.
+Platform admins create and delete teams (the person creating one becomes its first admin
+member); a team's admins change its name and description and manage who is on it, with
+which role. A team always keeps at least one admin, unless a platform admin removes the
+last one on purpose.
 """
 
 from __future__ import annotations
@@ -48,6 +49,29 @@ async def create_team(
         now=now,
         details={"name": team.name},
     )
+    if actor.user_id is not None:
+        # The person who made the team runs it: without this they could not add its
+        # members, and a team nobody manages is a dead end (PagerDuty and OnCall do the same).
+        session.add(
+            TeamMembership(
+                team_id=team.id,
+                user_id=actor.user_id,
+                role=TeamRole.ADMIN,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            action="team.member_added",
+            resource_type="team",
+            resource_id=team.id,
+            team_id=team.id,
+            now=now,
+            details={"user_id": str(actor.user_id), "role": TeamRole.ADMIN.value},
+        )
     return team
 
 

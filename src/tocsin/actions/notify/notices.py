@@ -210,6 +210,13 @@ def build(
         return replace(
             base, schedule=details["schedule"], event_at=datetime.fromisoformat(details["at"])
         )
+    if claimed.purpose is Purpose.INVITATION:
+        return replace(
+            base,
+            sign_in_url=details.get("sign_in_url"),
+            links_expire_at=datetime.fromisoformat(details["expires_at"]),
+            event_by=details.get("by"),
+        )
     return replace(
         base,
         verification_url=details.get("verification_url"),

@@ -233,12 +233,13 @@ INSERT_LINKS: LiteralString = """
 # Record accepted sends: a compare-and-set on (sending, attempt) per row; a row that
 # was recovered meanwhile (its lease expired) matches nothing and is left to recovery.
 # A verification code is kept in plain text only until it is sent; a call reads it aloud
-# when it is answered, later, and the call's status callback drops it then.
+# when it is answered, later, and the call's status callback drops it then. An
+# invitation's one-time sign-in link likewise leaves the row once it is sent.
 RECORD_SENT: LiteralString = """
     UPDATE delivery
     SET status = CASE WHEN outcome.delivered THEN 'delivered' ELSE 'sent' END,
         details = CASE WHEN delivery.kind = 'voice' THEN delivery.details
-                       ELSE delivery.details - 'code' END,
+                       ELSE delivery.details - 'code' - 'sign_in_url' END,
         sent_at = outcome.at,
         delivered_at = CASE WHEN outcome.delivered THEN outcome.at END,
         provider = outcome.provider,

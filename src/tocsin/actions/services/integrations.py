@@ -347,6 +347,14 @@ async def _rules_of(
     return {integration_id: tuple(rules) for integration_id, rules in found.items()}
 
 
+async def managed(
+    session: AsyncSession, *, actor: Actor, integration_id: uuid.UUID
+) -> LoadedIntegration:
+    """The integration, locked, once ``actor`` is found to manage it (admin of every team
+    it sends to): for changes made elsewhere in its name, such as a test alert."""
+    return await _locked(session, actor, integration_id)
+
+
 async def _locked(
     session: AsyncSession, actor: Actor, integration_id: uuid.UUID
 ) -> LoadedIntegration:

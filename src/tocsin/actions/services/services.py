@@ -69,9 +69,15 @@ async def create_service(
     urgency_rule: UrgencyRule = UrgencyRule.SEVERITY,
     ack_timeout_minutes: int | None = None,
     auto_resolve_hours: int | None = None,
+    team_policy_if_one: bool = False,
 ) -> Service:
+    """With ``team_policy_if_one`` and no policy named, the service escalates by its
+    team's policy when the team has exactly one (the choice anyone would make; with
+    none or several there is nothing obvious to pick, and it pages nobody)."""
     await existing(session, Team, team_id, field="team_id", resource="team")
     authorize(actor.principal, Action.MANAGE_SERVICES, team_id=team_id)
+    if escalation_policy_id is None and team_policy_if_one:
+        escalation_policy_id = await _only_policy_of(session, team_id)
     if escalation_policy_id is not None:
         await _policy(session, escalation_policy_id)
     service = Service(
@@ -193,6 +199,15 @@ async def locked_for_change(
         raise NotFound("service", service_id)
     authorize(actor.principal, Action.MANAGE_SERVICES, team_id=service.team_id)
     return service
+
+
+async def _only_policy_of(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID | None:
+    found = (
+        await session.scalars(
+            sa.select(EscalationPolicy.id).where(EscalationPolicy.team_id == team_id).limit(2)
+        )
+    ).all()
+    return found[0] if len(found) == 1 else None
 
 
 async def _policy(session: AsyncSession, policy_id: uuid.UUID) -> EscalationPolicy:

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from tocsin.actions.identity import logins, users
+from tocsin.actions.actors import Actor
+from tocsin.actions.identity import invitations, logins, users
 from tocsin.api.schemas import problems
 from tocsin.api.schemas.common import Page
 from tocsin.api.schemas.identity.users import (
+    InvitationRead,
     LoginLinkRead,
     PasswordChange,
     UserCreate,
@@ -43,8 +45,9 @@ async def list_users(
 
 @router.post("", status_code=201, response_model=UserRead, responses=problems.CONFLICT)
 async def create_user(
-    body: UserCreate, session: DbSession, actor: CurrentActor, now: Now
+    body: UserCreate, request: Request, session: DbSession, actor: CurrentActor, now: Now
 ) -> UserRead:
+    """Unless ``invite`` is false, the new user is mailed a one-time sign-in link."""
     user = await users.create_user(
         session,
         actor=actor,
@@ -56,7 +59,37 @@ async def create_user(
         is_platform_admin=body.is_platform_admin,
         now=now,
     )
+    if body.invite:
+        await _invite(request, session, actor, user.id, now)
     return UserRead.model_validate(user)
+
+
+@router.post(
+    "/{user_id}/invitation",
+    status_code=202,
+    response_model=InvitationRead,
+    responses=problems.NOT_FOUND,
+)
+async def send_invitation(
+    user_id: uuid.UUID, request: Request, session: DbSession, actor: CurrentActor, now: Now
+) -> InvitationRead:
+    """Mail the user an invitation with a new one-time sign-in link (again)."""
+    invitation = await _invite(request, session, actor, user_id, now)
+    return InvitationRead(sent_to=invitation.address, expires_at=invitation.expires_at)
+
+
+async def _invite(
+    request: Request, session: DbSession, actor: Actor, user_id: uuid.UUID, now: datetime
+) -> invitations.Invitation:
+    settings = context_of(request).settings
+    return await invitations.invite(
+        session,
+        actor=actor,
+        user_id=user_id,
+        base_url=settings.base_url,
+        ttl=timedelta(hours=settings.invitation_hours),
+        now=now,
+    )
 
 
 @router.get("/{user_id}", response_model=UserRead, responses=problems.NOT_FOUND)

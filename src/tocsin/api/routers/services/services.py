@@ -55,6 +55,8 @@ async def create_service(
         urgency_rule=body.urgency_rule,
         ack_timeout_minutes=body.ack_timeout_minutes,
         auto_resolve_hours=body.auto_resolve_hours,
+        # Left out: the team's policy if it has exactly one; an explicit null pages nobody.
+        team_policy_if_one="escalation_policy_id" not in body.model_fields_set,
         now=now,
     )
     return ServiceRead.model_validate(service)

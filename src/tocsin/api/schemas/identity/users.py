@@ -28,6 +28,10 @@ class UserCreate(RequestBody):
     phone: str | None = Field(default=None, max_length=32, examples=["+14155550123"])
     password: str | None = Field(default=None, min_length=12, max_length=1024)
     is_platform_admin: bool = False
+    invite: bool = Field(
+        default=True,
+        description="Mail the new user an invitation with a one-time sign-in link",
+    )
 
 
 class UserUpdate(RequestBody):
@@ -57,3 +61,8 @@ class PasswordChange(RequestBody):
 class LoginLinkRead(ResponseBody):
     url: str
     expires_at: datetime
+
+
+class InvitationRead(ResponseBody):
+    sent_to: str = Field(description="The address the invitation mail is queued for")
+    expires_at: datetime = Field(description="When its one-time sign-in link stops working")

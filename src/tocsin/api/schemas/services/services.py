@@ -36,7 +36,11 @@ class ServiceCreate(RequestBody):
     name: str = Field(min_length=1, max_length=100, description="Unique, whatever the case")
     description: str = Field(default="", max_length=2000)
     escalation_policy_id: uuid.UUID | None = Field(
-        default=None, description="Any team's policy; null: incidents open but page nobody"
+        default=None,
+        description=(
+            "Any team's policy; null: incidents open but page nobody. Left out: the team's"
+            " policy when the team has exactly one, else none"
+        ),
     )
     urgency_rule: UrgencyRule = Field(
         default=UrgencyRule.SEVERITY,

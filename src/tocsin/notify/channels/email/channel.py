@@ -94,6 +94,8 @@ def subject_of(notice: Notice) -> str:
         return f"[{(notice.event or '').upper()}] {only.service}: {only.title} (#{only.number})"
     if notice.purpose is Purpose.SHIFT:
         return f"Your on-call shift on {notice.schedule} starts now"
+    if notice.purpose is Purpose.INVITATION:
+        return "You are invited to tocsin: sign in to set up how you are paged"
     return "Confirm your email address for tocsin"
 
 

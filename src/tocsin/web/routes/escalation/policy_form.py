@@ -5,6 +5,8 @@ A multiple-choice list cannot say in which order things were chosen, so the form
 row per level (with an order number, so levels can be moved) and one choice per target
 slot, read in slot order. Each level keeps one empty slot, and the form one empty level;
 "More rows" sends the form back with another empty slot everywhere, keeping what was typed.
+Empty levels at the end are spare rows and left out; an empty level before a filled one
+is refused by number ("level 1 has no target").
 
 Field names: ``level-{i}-order``, ``level-{i}-delay``, ``level-{i}-remove`` and
 ``level-{i}-target-{j}``, whose value is ``user:<id>``, ``schedule:<id>`` or ``team:<id>``.
@@ -21,6 +23,7 @@ from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
 from tocsin.errors import InvalidInput
 
 DEFAULT_DELAY = "30"
+_CHOOSE = "choose a person, a schedule or a team to page"
 _DELAY = re.compile(r"^level-(\d+)-delay$")
 _TARGET = re.compile(r"^level-(\d+)-target-(\d+)$")
 
@@ -56,9 +59,14 @@ def from_form(form: Mapping[str, str]) -> list[DraftLevel]:
     kept = [
         (_order(form.get(f"level-{index}-order"), index + 1), index, row)
         for index, row in rows.items()
-        if row.targets and form.get(f"level-{index}-remove") != "on"
+        if form.get(f"level-{index}-remove") != "on"
     ]
-    return [row for _, _, row in sorted(kept, key=lambda item: (item[0], item[1]))]
+    ordered = [row for _, _, row in sorted(kept, key=lambda item: (item[0], item[1]))]
+    # Empty levels at the end are the form's spare rows; one before a filled level was
+    # meant to page someone, and ``to_levels`` says which one lacks a target.
+    while ordered and not ordered[-1].targets:
+        ordered.pop()
+    return ordered
 
 
 def with_room(levels: Sequence[DraftLevel], extra: int = 1) -> list[DraftLevel]:
@@ -70,8 +78,14 @@ def with_room(levels: Sequence[DraftLevel], extra: int = 1) -> list[DraftLevel]:
 def to_levels(levels: Sequence[DraftLevel]) -> list[LevelSnapshot]:
     """What the action takes; a level or target that cannot be read is refused by name
     (the same paths the API uses: ``levels[0].delay_minutes``)."""
+    if not levels:
+        raise InvalidInput("levels[0].targets", f"level 1 has no target: {_CHOOSE}")
     built: list[LevelSnapshot] = []
     for position, level in enumerate(levels):
+        if not level.targets:
+            raise InvalidInput(
+                f"levels[{position}].targets", f"level {position + 1} has no target: {_CHOOSE}"
+            )
         try:
             delay = int(level.delay)
         except ValueError:

@@ -24,8 +24,28 @@ router = APIRouter(prefix="/teams", include_in_schema=False)
 async def list_teams(
     request: Request, session: DbSession, signed_in: PageActor, cursor: str | None = None
 ) -> Response:
+    return await _teams_page(request, session, signed_in, cursor=cursor)
+
+
+async def _teams_page(
+    request: Request,
+    session: DbSession,
+    signed_in: SignedIn,
+    *,
+    cursor: str | None = None,
+    typed: dict[str, str] | None = None,
+    error: str | None = None,
+) -> Response:
     page = await teams.list_teams(session, actor=signed_in.actor, cursor=cursor, limit=50)
-    return render(request, "teams.html", signed_in=signed_in, page=page)
+    return render(
+        request,
+        "teams.html",
+        signed_in=signed_in,
+        page=page,
+        typed=typed or {},
+        error=error,
+        status_code=422 if error else 200,
+    )
 
 
 @router.post("")
@@ -44,8 +64,14 @@ async def create_team(
                 now=now,
             )
     except (InvalidInput, Conflict) as error:
-        return redirect("/teams", error=f"Not created: {error.detail}")
-    return redirect(f"/teams/{team.id}", notice=f"Created team {team.name}.")
+        # The same form again, with what was typed and the reason beside it.
+        return await _teams_page(
+            request, session, signed_in, typed=form, error=f"Not created: {error.detail}."
+        )
+    return redirect(
+        f"/teams/{team.id}",
+        notice=f"Created team {team.name}. You are its admin: add its people below.",
+    )
 
 
 @router.get("/new")

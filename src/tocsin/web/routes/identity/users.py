@@ -8,12 +8,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tocsin.actions.identity import logins, teams, users
+from tocsin.actions.identity import invitations, logins, teams, users
 from tocsin.actions.identity.logins import login_link_url
 from tocsin.domain.access import Action, authorize
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
+from tocsin.web import formatting, forms
 from tocsin.web.pages import PageActor, redirect, render, require_csrf
 from tocsin.web.routes.identity.profile import time_zone_choices
 
@@ -47,8 +48,10 @@ async def create_user(
     request: Request, session: DbSession, now: Now, signed_in: PageActor
 ) -> Response:
     form = await require_csrf(request, signed_in)
+    settings = context_of(request).settings
     try:
-        # A savepoint: a refusal leaves the session usable (see web/forms.py).
+        # A savepoint: a refusal leaves the session usable (see web/forms.py). The user
+        # and their invitation commit together: nobody is created without being told.
         async with session.begin_nested():
             user = await users.create_user(
                 session,
@@ -58,6 +61,14 @@ async def create_user(
                 time_zone=form.get("time_zone") or "UTC",
                 phone=form.get("phone") or None,
                 is_platform_admin=form.get("is_platform_admin") == "on",
+                now=now,
+            )
+            invitation = await invitations.invite(
+                session,
+                actor=signed_in.actor,
+                user_id=user.id,
+                base_url=settings.base_url,
+                ttl=timedelta(hours=settings.invitation_hours),
                 now=now,
             )
     except (InvalidInput, Conflict) as error:
@@ -73,7 +84,42 @@ async def create_user(
             form=form,
             status_code=422,
         )
-    return redirect(f"/admin/users/{user.id}", notice=f"Created {user.email}.")
+    return redirect(
+        f"/admin/users/{user.id}",
+        notice=f"Created {user.email}. {_sent(invitation, signed_in.user.time_zone)}",
+    )
+
+
+def _sent(invitation: invitations.Invitation, zone: str) -> str:
+    until = formatting.local_time(invitation.expires_at, zone)
+    return (
+        f"An invitation with a one-time sign-in link was sent to {invitation.address}; "
+        f"the link works once, until {until}."
+    )
+
+
+@router.post("/{user_id}/invitation")
+async def resend_invitation(
+    user_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    await require_csrf(request, signed_in)
+    settings = context_of(request).settings
+
+    async def act() -> invitations.Invitation:
+        return await invitations.invite(
+            session,
+            actor=signed_in.actor,
+            user_id=user_id,
+            base_url=settings.base_url,
+            ttl=timedelta(hours=settings.invitation_hours),
+            now=now,
+        )
+
+    outcome = await forms.attempt(session, act)
+    path = f"/admin/users/{user_id}"
+    if isinstance(outcome, forms.Refused):
+        return redirect(path, error=f"Not sent: {outcome.detail}.")
+    return redirect(path, notice=_sent(outcome, signed_in.user.time_zone))
 
 
 @router.get("/{user_id}")

@@ -1,4 +1,5 @@
-"""Changing a schedule from its page: adding and removing layers and setting the hours a
+"""Changing a schedule from its page: renaming it, changing its zone and deleting it,
+adding, changing (name, people, shift length) and removing layers and setting the hours a
 layer is on call (team admins), adding and removing overrides and swapping one's shift
 with someone else's (responders; removing another's override takes a team admin).
 
@@ -18,7 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions.oncall import on_call, overrides, schedules
-from tocsin.db.models.schedules import ScheduleOverride
+from tocsin.db.models.schedules import Schedule, ScheduleOverride
 from tocsin.domain.schedules.restrictions import Window
 from tocsin.domain.schedules.rotations import LengthUnit, RotationLength
 from tocsin.errors import InvalidInput
@@ -31,6 +32,58 @@ from tocsin.web.routes.oncall import shift_choices
 from tocsin.web.routes.oncall.schedules import schedule_page
 
 router = APIRouter(prefix="/schedules/{schedule_id}", include_in_schema=False)
+
+
+@router.post("")
+async def update_schedule(
+    schedule_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    """Name, description and zone. A new zone keeps each layer's wall-clock handoffs
+    (09:00 stays 09:00, now in the new zone), as the action says."""
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> Schedule:
+        return await schedules.update_schedule(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            name=forms.text(form, "name"),
+            description=forms.text(form, "description"),
+            time_zone=forms.text(form, "time_zone"),
+            now=now,
+        )
+
+    return await _change(request, session, now, signed_in, schedule_id, act, "Schedule saved.")
+
+
+@router.post("/delete")
+async def delete_schedule(
+    schedule_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    fields = await require_csrf(request, signed_in)
+    if question := ask_first(request, signed_in, fields, back=f"/schedules/{schedule_id}"):
+        return question
+
+    async def act() -> None:
+        await schedules.delete_schedule(
+            session, actor=signed_in.actor, schedule_id=schedule_id, now=now
+        )
+
+    # A schedule a policy pages is refused on its own page, in red, naming the policies.
+    return await forms.submit(
+        session,
+        act,
+        done=lambda _: redirect("/schedules", notice="Schedule deleted."),
+        refused=lambda why: schedule_page(
+            request,
+            session,
+            now,
+            signed_in,
+            schedule_id,
+            error=f"Not deleted: {why.detail}.",
+            status_code=409,
+        ),
+    )
 
 
 @router.post("/layers")
@@ -46,14 +99,6 @@ async def add_layer(
             raise InvalidInput(
                 "start", "give the first handoff, such as 2026-03-02T09:00"
             ) from None
-        unit = forms.text(form, "unit")
-        if unit not in set(LengthUnit):
-            raise InvalidInput("unit", "choose hours or days")
-        count = forms.optional_int(form, "count")
-        try:
-            length = RotationLength(LengthUnit(unit), 1 if count is None else count)
-        except ValueError as wrong:
-            raise InvalidInput("count", str(wrong)) from None
         participants = _participants(form)
         return await schedules.add_layer(
             session,
@@ -62,14 +107,16 @@ async def add_layer(
             spec=schedules.LayerSpec(
                 name=forms.text(form, "name"),
                 start=start,
-                length=length,
+                length=_length(form),
                 participants=participants,
                 windows=_restriction(form),
             ),
             now=now,
         )
 
-    return await _change(request, session, now, signed_in, schedule_id, act, "Layer added on top.")
+    return await _change(
+        request, session, now, signed_in, schedule_id, act, "Layer added on top.", typed=form
+    )
 
 
 @router.post("/layers/{layer_id}/delete")
@@ -90,6 +137,36 @@ async def delete_layer(
         session, actor=signed_in.actor, schedule_id=schedule_id, layer_id=layer_id, now=now
     )
     return redirect(f"/schedules/{schedule_id}", notice="Layer removed.")
+
+
+@router.post("/layers/{layer_id}")
+async def update_layer(
+    schedule_id: uuid.UUID,
+    layer_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    signed_in: PageActor,
+) -> Response:
+    """A layer's name, shift length and people in turn (its handoff time and on-call
+    hours have forms of their own)."""
+    form = await require_csrf(request, signed_in)
+
+    async def act() -> on_call.LoadedSchedule:
+        return await schedules.update_layer(
+            session,
+            actor=signed_in.actor,
+            schedule_id=schedule_id,
+            layer_id=layer_id,
+            spec=schedules.LayerSpec(
+                name=forms.text(form, "name"),
+                length=_length(form),
+                participants=_participants(form),
+            ),
+            now=now,
+        )
+
+    return await _change(request, session, now, signed_in, schedule_id, act, "Layer saved.")
 
 
 @router.post("/layers/{layer_id}/restriction")
@@ -187,6 +264,8 @@ async def _change(
     schedule_id: uuid.UUID,
     act: Callable[[], Awaitable[object]],
     notice: str,
+    *,
+    typed: Mapping[str, str] | None = None,
 ) -> Response:
     """Run ``act`` as one change from the page: back to the schedule saying ``notice``, or
     the page again saying why it was refused (nothing of ``act`` kept)."""
@@ -195,9 +274,29 @@ async def _change(
         act,
         done=lambda _: redirect(f"/schedules/{schedule_id}", notice=notice),
         refused=lambda why: schedule_page(
-            request, session, now, signed_in, schedule_id, error=why.message
+            request, session, now, signed_in, schedule_id, error=why.message, typed=typed
         ),
     )
+
+
+def _length(form: Mapping[str, str]) -> RotationLength:
+    """A shift length from ``count`` and ``unit``: hours, days, or weeks (kept as days,
+    the rotation's own unit, seven to a week)."""
+    unit = forms.text(form, "unit")
+    if unit not in WEEKS_AND_UNITS:
+        raise InvalidInput("unit", "choose hours, days or weeks")
+    count = forms.optional_int(form, "count")
+    count = 1 if count is None else count
+    try:
+        if unit == WEEKS:
+            return RotationLength(LengthUnit.DAYS, count * 7)
+        return RotationLength(LengthUnit(unit), count)
+    except ValueError as wrong:
+        raise InvalidInput("count", str(wrong)) from None
+
+
+WEEKS = "weeks"
+WEEKS_AND_UNITS = (*LengthUnit, WEEKS)
 
 
 def _participants(form: dict[str, str]) -> tuple[uuid.UUID, ...]:

@@ -9,6 +9,7 @@ rules, so what the page shows is what the engine would page, to the second.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,6 +56,7 @@ async def schedules_page(
     signed_in: SignedIn,
     *,
     error: str | None = None,
+    typed: Mapping[str, str] | None = None,
 ) -> Response:
     actor = signed_in.actor
     found = await directory.all_schedules(session, actor=actor)
@@ -77,6 +79,7 @@ async def schedules_page(
         manageable=[t for t in all_teams if signed_in.can(Action.MANAGE_SCHEDULES, team_id=t.id)],
         error=error,
         status_code=422 if error else 200,
+        typed=typed or {},
     )
 
 
@@ -103,7 +106,9 @@ async def create_schedule(
         done=lambda created: redirect(
             f"/schedules/{created.id}", notice=f"Created schedule {created.name}."
         ),
-        refused=lambda why: schedules_page(request, session, now, signed_in, error=why.message),
+        refused=lambda why: schedules_page(
+            request, session, now, signed_in, error=why.message, typed=form
+        ),
     )
 
 
@@ -129,6 +134,8 @@ async def schedule_page(
     schedule_id: uuid.UUID,
     *,
     error: str | None = None,
+    status_code: int = 422,
+    typed: Mapping[str, str] | None = None,
 ) -> Response:
     actor = signed_in.actor
     loaded = await schedules.get_schedule(session, actor=actor, schedule_id=schedule_id)
@@ -169,15 +176,24 @@ async def schedule_page(
         ],
         participants=sorted({user_id for view in loaded.layers for user_id in view.participants}),
         weekdays=WEEKDAYS,
-        units=list(LengthUnit),
+        units=[*(unit.value for unit in LengthUnit), "weeks"],
+        shift_length=shift_length,
+        typed=typed or {},
         can_manage=signed_in.can(Action.MANAGE_SCHEDULES, team_id=schedule.team_id),
         can_override=signed_in.can(Action.CREATE_OVERRIDE, team_id=schedule.team_id),
         can_remove_any=signed_in.can(Action.MANAGE_OVERRIDES, team_id=schedule.team_id),
         my_shifts=my_shifts,
         their_shifts=their_shifts,
         error=error,
-        status_code=422 if error else 200,
+        status_code=status_code if error else 200,
     )
+
+
+def shift_length(count: int, unit: LengthUnit) -> tuple[int, str]:
+    """A layer's shift as people say it: ``(1, "weeks")`` for seven days, ``(3, "days")``."""
+    if unit is LengthUnit.DAYS and count % 7 == 0:
+        return count // 7, "weeks"
+    return count, unit.value
 
 
 def _bars(segments: list[Segment], names: dict[uuid.UUID, str]) -> list[Bar]:

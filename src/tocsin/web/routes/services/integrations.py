@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.actions.identity import directory
+from tocsin.actions.intake import test_alerts
+from tocsin.actions.intake.triggers import Applied, Result
 from tocsin.actions.services import integrations
 from tocsin.actions.services.integration_settings import Destination
 from tocsin.db.models.integrations import Integration, IntegrationKind
@@ -22,7 +24,9 @@ from tocsin.domain.access import Action
 from tocsin.errors import InvalidInput
 from tocsin.http.context import context_of
 from tocsin.http.deps import DbSession, Now
+from tocsin.ingest import sender_config
 from tocsin.ingest.endpoints import Setting, endpoints_for, grafana_contact_point
+from tocsin.ingest.test_alerts import has_test_alert
 from tocsin.web import forms
 from tocsin.web.confirmation import ask_first
 from tocsin.web.forms import Refused
@@ -89,6 +93,7 @@ async def create_integration(
             chosen=form.get("service_id", ""),
             error=why.message,
             status_code=422,
+            typed=form,
         )
 
     return await forms.submit(
@@ -101,7 +106,11 @@ async def create_integration(
 
 @router.get("/{integration_id}")
 async def show_integration(
-    integration_id: uuid.UUID, request: Request, session: DbSession, signed_in: PageActor
+    integration_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    signed_in: PageActor,
+    tested: int | None = None,
 ) -> Response:
     actor = signed_in.actor
     loaded = await integrations.get_integration(session, actor=actor, integration_id=integration_id)
@@ -119,6 +128,13 @@ async def show_integration(
         service_names={service_id: service.name for service_id, service in services.items()},
         base_url=base_url,
         grafana=_grafana(integration, base_url, key=None, secret=None),
+        snippets=sender_config.snippets(
+            integration.kind.value,
+            base_url,
+            sender_config.key_placeholder(integration.key_prefix),
+        ),
+        can_test=has_test_alert(integration.kind.value),
+        tested=tested,
         # Every team it sends to must agree, as the action checks; no service, no manager.
         can_manage=bool(services)
         and all(
@@ -147,8 +163,51 @@ async def update_integration(
         )
 
     saved = await forms.attempt(session, act)
-    notice = saved.message if isinstance(saved, Refused) else "Saved."
-    return redirect(f"/integrations/{integration_id}", notice=notice)
+    path = f"/integrations/{integration_id}"
+    if isinstance(saved, Refused):
+        return redirect(path, error=saved.message)  # in red: nothing was saved
+    return redirect(path, notice="Saved.")
+
+
+@router.post("/{integration_id}/test-alert")
+async def send_test_alert(
+    integration_id: uuid.UUID, request: Request, session: DbSession, now: Now, signed_in: PageActor
+) -> Response:
+    """A test alert through the integration's own format and the intake pipeline; the
+    page then says what became of it, with a link to the incident."""
+    await require_csrf(request, signed_in)
+
+    async def act() -> Applied:
+        return await test_alerts.send(
+            session, actor=signed_in.actor, integration_id=integration_id, now=now
+        )
+
+    outcome = await forms.attempt(session, act)
+    path = f"/integrations/{integration_id}"
+    if isinstance(outcome, Refused):
+        return redirect(path, error=f"No test alert sent: {outcome.detail}.")
+    # The incident's number, not text, travels in the URL: the page links to it.
+    tested = f"?tested={outcome.incident_number}" if outcome.incident_number else ""
+    return redirect(path + tested, notice=_test_alert_notice(outcome))
+
+
+def _test_alert_notice(applied: Applied) -> str:
+    number = f"#{applied.incident_number}" if applied.incident_number else "an incident"
+    if applied.result is Result.CREATED:
+        return (
+            f"Test alert sent: it opened incident {number}, which pages per the service's policy."
+        )
+    if applied.result is Result.DEDUPLICATED:
+        return (
+            f"Test alert sent: it joined the open incident {number} (an earlier test alert"
+            " is still open; resolve it to page again)."
+        )
+    if applied.result is Result.GROUPED:
+        return (
+            f"Test alert sent: the integration's grouping put it into the open incident {number}."
+        )
+    detail = f" ({applied.detail})" if applied.detail else ""
+    return f"Test alert sent: {applied.result.value}{detail}."
 
 
 @router.post("/{integration_id}/rotate-key")
@@ -185,6 +244,7 @@ async def _form(
     chosen: str,
     error: str | None = None,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     services = await directory.all_services(session, actor=signed_in.actor)
     return render(
@@ -193,7 +253,8 @@ async def _form(
         signed_in=signed_in,
         services=_manageable(signed_in, services),
         chosen=chosen,
-        kinds=list(IntegrationKind),
+        kinds=[(kind, sender_config.kind_name(kind)) for kind in sender_config.KIND_NAMES],
+        typed=typed or {},
         error=error,
         status_code=status_code,
     )
@@ -215,6 +276,7 @@ def _issued(
         signing_secret=saved.signing_secret,
         endpoints=endpoints_for(integration.kind.value, saved.key, base_url),
         grafana=_grafana(integration, base_url, key=saved.key, secret=saved.signing_secret),
+        snippets=sender_config.snippets(integration.kind.value, base_url, saved.key),
     )
     response.headers.update(NO_STORE)
     return response

@@ -47,6 +47,7 @@ async def services_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     actor = signed_in.actor
     found = await directory.all_services(session, actor=actor)
@@ -64,6 +65,7 @@ async def services_page(
         urgency_rules=list(UrgencyRule),
         error=error,
         status_code=status_code,
+        typed=typed or {},
     )
 
 
@@ -73,6 +75,9 @@ async def create_service(
 ) -> Response:
     form = await require_csrf(request, signed_in)
 
+    # "team" (the form's default): the team's policy if it has exactly one.
+    team_policy = forms.text(form, "escalation_policy_id") == TEAM_POLICY
+
     async def act() -> Service:
         return await services.create_service(
             session,
@@ -80,23 +85,36 @@ async def create_service(
             team_id=forms.required_uuid(form, "team_id"),
             name=forms.text(form, "name"),
             description=forms.text(form, "description"),
-            escalation_policy_id=forms.optional_uuid(form, "escalation_policy_id"),
+            escalation_policy_id=(
+                None if team_policy else forms.optional_uuid(form, "escalation_policy_id")
+            ),
             urgency_rule=_urgency_rule(form),
             ack_timeout_minutes=forms.optional_int(form, "ack_timeout_minutes"),
             auto_resolve_hours=forms.optional_int(form, "auto_resolve_hours"),
+            team_policy_if_one=team_policy,
             now=now,
         )
 
     return await forms.submit(
         session,
         act,
-        done=lambda created: redirect(
-            f"/services/{created.id}", notice=f"Created service {created.name}."
-        ),
+        done=lambda created: redirect(f"/services/{created.id}", notice=_created(created)),
         refused=lambda why: services_page(
-            request, session, signed_in, error=why.message, status_code=422
+            request, session, signed_in, error=why.message, status_code=422, typed=form
         ),
     )
+
+
+TEAM_POLICY = "team"
+
+
+def _created(service: Service) -> str:
+    if service.escalation_policy_id is None:
+        return (
+            f"Created service {service.name}. It pages nobody until you choose an escalation"
+            " policy below."
+        )
+    return f"Created service {service.name}. Its incidents page through its escalation policy."
 
 
 @router.get("/new")
