@@ -18,9 +18,18 @@ document.addEventListener("keydown", (event) => {
   if (!/^[a-z]$/.test(event.key)) return;
   const form = document.querySelector(`form[data-shortcut="${event.key}"]`);
   if (!form) return;
-  const button = form.querySelector("button[type=submit]");
   event.preventDefault();
-  form.requestSubmit(button);
+  // A second press before the answer would post again and read as a lost race ("already
+  // acknowledged" by oneself); the page that answers has a fresh form.
+  if (form.dataset.sent) return;
+  form.dataset.sent = "true";
+  form.requestSubmit(form.querySelector("button[type=submit]"));
+});
+
+// A request that failed (the network, a server away) leaves the form on the page: its key
+// works again.
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.target instanceof HTMLFormElement) delete event.target.dataset.sent;
 });
 
 function showSelectAll(root) {
