@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.actions.actors import Actor
 from tocsin.actions.incidents import incidents
 from tocsin.db.models.incidents import Incident
+from tocsin.domain.incidents import IncidentStatus
 from tocsin.errors import InvalidInput, NotFound, PermissionDenied, StaleTransition
 
 # A page of the list holds 50; a selection larger than this is not a person's click.
@@ -47,9 +48,11 @@ class Outcome:
     result: Result
     # The incident's number once known (not for one that does not exist).
     number: int | None = None
-    # For ALREADY: the state that won and who got there ("resolved", "bob@example.com").
+    # For ALREADY: the state that won and who got there ("resolved", "bob@example.com"),
+    # with the user's id when a person did, so a page can show their name.
     status: str | None = None
     by: str | None = None
+    by_user_id: uuid.UUID | None = None
     # Why it was not done, in the words of the error the one-incident action raised.
     detail: str | None = None
 
@@ -108,12 +111,18 @@ async def _one(
         async with session.begin_nested():
             changed = await step(session, incident_id, actor, via, now)
     except StaleTransition as lost:
+        winner = await session.get(Incident, incident_id, populate_existing=True)
+        by_user_id = None
+        if winner is not None:
+            resolved = winner.status is IncidentStatus.RESOLVED
+            by_user_id = winner.resolved_by_user_id if resolved else winner.acknowledged_by_user_id
         return Outcome(
             incident_id,
             Result.ALREADY,
             number=lost.extensions.get("number"),
             status=lost.extensions.get("incident_status"),
             by=lost.extensions.get("by"),
+            by_user_id=by_user_id,
             detail=lost.detail,
         )
     except PermissionDenied as refused:

@@ -10,15 +10,18 @@ else, another team's incident) is said in red beside what was done, never a 500.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.actions.identity import directory
 from tocsin.actions.incidents import bulk
 from tocsin.errors import InvalidInput
 from tocsin.http.deps import DbSession, Now
-from tocsin.web.pages import PageActor, redirect, require_csrf, safe_next
+from tocsin.web.pages import PageActor, SignedIn, redirect, require_csrf, safe_next
 
 router = APIRouter(prefix="/incidents", include_in_schema=False)
 VIA = "web"
@@ -42,9 +45,9 @@ async def resolve_selected(
 
 async def _apply(
     request: Request,
-    session: DbSession,
-    now: Now,
-    signed_in: PageActor,
+    session: AsyncSession,
+    now: datetime,
+    signed_in: SignedIn,
     action: bulk.BulkAction,
 ) -> Response:
     fields = await require_csrf(request, signed_in)
@@ -62,22 +65,35 @@ async def _apply(
         )
     except InvalidInput as refused:
         return redirect(back, error=f"Nothing {DONE_VERB[action].lower()}: {refused.detail}.")
-    done, not_done = summary(action, outcomes)
+    winners = await directory.users(
+        session, actor=signed_in.actor, ids=[item.by_user_id for item in outcomes]
+    )
+    names = {user_id: user.name for user_id, user in winners.items()}
+    done, not_done = summary(action, outcomes, names)
     return redirect(back, notice=done, error=not_done)
 
 
-def summary(action: bulk.BulkAction, outcomes: Sequence[bulk.Outcome]) -> tuple[str, str]:
+def summary(
+    action: bulk.BulkAction, outcomes: Sequence[bulk.Outcome], names: Mapping[uuid.UUID, str]
+) -> tuple[str, str]:
     """What was done ("Acknowledged #3 and #5.") and, plainly, what was not and why."""
     done = [item for item in outcomes if item.result is bulk.Result.DONE]
     not_done: list[str] = []
     for item in outcomes:
         if item.result is bulk.Result.ALREADY:
-            by = f" by {item.by}" if item.by else ""
-            not_done.append(f"#{item.number} was already {item.status}{by}")
+            who = names.get(item.by_user_id) if item.by_user_id else item.by
+            not_done.append(
+                f"#{item.number} was already {item.status}" + (f" by {who}" if who else "")
+            )
         elif item.result is bulk.Result.NOT_ALLOWED:
             not_done.append(f"#{item.number} belongs to a team you do not respond for")
-        elif item.result is bulk.Result.NOT_FOUND:
-            not_done.append("one incident no longer exists")
+    missing = sum(item.result is bulk.Result.NOT_FOUND for item in outcomes)
+    if missing:
+        not_done.append(
+            "one incident no longer exists"
+            if missing == 1
+            else f"{missing} incidents no longer exist"
+        )
     verb = DONE_VERB[action]
     said = f"{verb} {_numbers(done)}." if done else ""
     if not not_done:
