@@ -1,4 +1,5 @@
-"""Acknowledging or resolving several incidents at once, from the list page.
+"""Acknowledging or resolving several incidents at once: the list page's ticked rows and
+``POST /api/v1/incidents/acknowledge`` (or ``/resolve``).
 
 Each incident goes through the one-incident action (``incidents.acknowledge`` or
 ``incidents.resolve``) with its own permission check and compare-and-set, inside its own
@@ -23,7 +24,13 @@ from tocsin.actions.actors import Actor
 from tocsin.actions.incidents import incidents
 from tocsin.db.models.incidents import Incident
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.errors import InvalidInput, NotFound, PermissionDenied, StaleTransition
+from tocsin.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleTransition,
+    TocsinError,
+)
 
 # A page of the list holds 50; a selection larger than this is not a person's click.
 MAX_INCIDENTS = 100
@@ -53,8 +60,9 @@ class Outcome:
     status: str | None = None
     by: str | None = None
     by_user_id: uuid.UUID | None = None
-    # Why it was not done, in the words of the error the one-incident action raised.
-    detail: str | None = None
+    # Why it was not done: the error the one-incident action raised (the API answers it
+    # as the problem the one-incident request would have got).
+    error: TocsinError | None = None
 
 
 async def apply(
@@ -123,7 +131,7 @@ async def _one(
             status=lost.extensions.get("incident_status"),
             by=lost.extensions.get("by"),
             by_user_id=by_user_id,
-            detail=lost.detail,
+            error=lost,
         )
     except PermissionDenied as refused:
         found = await session.get(Incident, incident_id)
@@ -131,8 +139,8 @@ async def _one(
             incident_id,
             Result.NOT_ALLOWED,
             number=found.number if found else None,
-            detail=refused.detail,
+            error=refused,
         )
     except NotFound as missing:
-        return Outcome(incident_id, Result.NOT_FOUND, detail=missing.detail)
+        return Outcome(incident_id, Result.NOT_FOUND, error=missing)
     return Outcome(incident_id, Result.DONE, number=changed.number, status=changed.status.value)
