@@ -30,8 +30,9 @@ from tocsin.actions.services import services
 from tocsin.clock import SystemClock
 from tocsin.db.session import Database
 from tocsin.domain.access import TeamRole
+from tocsin.domain.alerts import Severity
 from tocsin.domain.escalation import LevelSnapshot, Target, TargetKind
-from tocsin.domain.incidents import Severity, UrgencyRule
+from tocsin.domain.incidents import UrgencyRule
 
 SEED = system_actor("benchmark seed")
 PAGE = 50

@@ -87,12 +87,13 @@ async def test_a_request_naming_no_incident_or_too_many_is_a_422_naming_the_fiel
     seed: Seed,
 ) -> None:
     client = await seed.as_user(await seed.user("Alice"))
-    for body in (
+    bodies: list[dict[str, list[str]]] = [
         {"incident_ids": []},
         {"incident_ids": [str(uuid.uuid4()) for _ in range(101)]},
         {"incident_ids": ["not-an-id"]},
         {},
-    ):
+    ]
+    for body in bodies:
         refused = await client.post("/api/v1/incidents/resolve", json=body)
         assert refused.status_code == 422, body
         assert refused.headers["content-type"] == "application/problem+json"

@@ -14,12 +14,13 @@ from tests.builders import Seed
 from tests.web.support import browser, csrf_token, submit, text_of
 from tests.web.test_incident_pages import alert
 from tocsin.actions.actors import system_actor
-from tocsin.actions.incidents import queries
+from tocsin.actions.incidents import bulk, queries
 from tocsin.db.models.incidents import Incident
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
 from tocsin.domain.access import TeamRole
 from tocsin.domain.incidents import IncidentStatus
+from tocsin.web.routes.incidents import bulk as bulk_pages
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,16 @@ async def test_the_ticked_rows_are_acknowledged_then_resolved_together(
     first = await alert(seed, client, crew.key, "Checkout down", "down")
     second = await alert(seed, client, crew.key, "Disk full", "disk")
     alice = await browser(seed, crew.alice)
-    both = {"incident_id": [str(first), str(second)], "next": "/incidents"}
+    both: dict[str, str | list[str]] = {
+        "incident_id": [str(first), str(second)],
+        "next": "/incidents",
+    }
     acknowledged = await submit(alice, "/incidents", "/incidents/acknowledge", both)
     assert acknowledged.status_code == 303
     numbers = sorted([await number_of(seed, first), await number_of(seed, second)])
     said = flash(await alice.get("/incidents"))
     assert said[1] == ""
-    assert said[0] in (
-        f"Acknowledged #{numbers[0]} and #{numbers[1]}.",
-        f"Acknowledged #{numbers[1]} and #{numbers[0]}.",
-    )
+    assert said[0] == f"Acknowledged #{numbers[0]} and #{numbers[1]}."
     assert {await status_of(seed, first), await status_of(seed, second)} == {
         IncidentStatus.ACKNOWLEDGED
     }
@@ -274,3 +275,35 @@ async def test_the_incident_page_ranks_its_buttons_and_offers_keys(
         acknowledged.text,
     )
     assert "Keyboard: r resolve, e escalate" in text_of(acknowledged)
+
+
+def test_what_was_not_done_is_one_sentence_per_reason_in_number_order() -> None:
+    bob = uuid.uuid4()
+
+    def outcome(
+        number: int, result: bulk.Result, status: str | None = None, by: str | None = None
+    ) -> bulk.Outcome:
+        # Bob acknowledged in person (his name is shown); a tool has only its label.
+        user_id = bob if by == "bob@example.com" else None
+        return bulk.Outcome(uuid.uuid4(), result, number, status, by, user_id)
+
+    outcomes = [
+        outcome(9, bulk.Result.DONE),
+        outcome(3, bulk.Result.DONE),
+        outcome(52, bulk.Result.ALREADY, "acknowledged", "bob@example.com"),
+        outcome(4, bulk.Result.ALREADY, "acknowledged", "bob@example.com"),
+        outcome(7, bulk.Result.ALREADY, "resolved", "Alertmanager"),
+        outcome(11, bulk.Result.NOT_ALLOWED),
+        outcome(10, bulk.Result.NOT_ALLOWED),
+        bulk.Outcome(uuid.uuid4(), bulk.Result.NOT_FOUND),
+    ]
+    assert bulk_pages.summary(bulk.BulkAction.ACKNOWLEDGE, outcomes, {bob: "Bob"}) == (
+        "Acknowledged #3 and #9.",
+        "Not acknowledged: #4 and #52 were already acknowledged by Bob; #7 was already "
+        "resolved by Alertmanager; #10 and #11 belong to teams you do not respond for; "
+        "one incident no longer exists.",
+    )
+    assert bulk_pages.summary(bulk.BulkAction.RESOLVE, outcomes[:2], {}) == (
+        "Resolved #3 and #9.",
+        "",
+    )

@@ -79,14 +79,21 @@ def summary(
     """What was done ("Acknowledged #3 and #5.") and, plainly, what was not and why."""
     done = [item for item in outcomes if item.result is bulk.Result.DONE]
     not_done: list[str] = []
+    # One sentence per reason, not per incident: fifty rows lost to one colleague read
+    # "#3, #4, … and #52 were already acknowledged by Bob".
+    already: dict[tuple[str | None, str | None], list[bulk.Outcome]] = {}
     for item in outcomes:
         if item.result is bulk.Result.ALREADY:
             who = names.get(item.by_user_id) if item.by_user_id else item.by
-            not_done.append(
-                f"#{item.number} was already {item.status}" + (f" by {who}" if who else "")
-            )
-        elif item.result is bulk.Result.NOT_ALLOWED:
-            not_done.append(f"#{item.number} belongs to a team you do not respond for")
+            already.setdefault((item.status, who), []).append(item)
+    for (status, who), items in already.items():
+        were = "was" if len(items) == 1 else "were"
+        by = f" by {who}" if who else ""
+        not_done.append(f"{_numbers(items)} {were} already {status}{by}")
+    refused = [item for item in outcomes if item.result is bulk.Result.NOT_ALLOWED]
+    if refused:
+        belong = "belongs to a team" if len(refused) == 1 else "belong to teams"
+        not_done.append(f"{_numbers(refused)} {belong} you do not respond for")
     missing = sum(item.result is bulk.Result.NOT_FOUND for item in outcomes)
     if missing:
         not_done.append(
@@ -103,7 +110,8 @@ def summary(
 
 
 def _numbers(outcomes: Sequence[bulk.Outcome]) -> str:
-    numbers = [f"#{item.number}" for item in outcomes]
+    """ "#3, #5 and #9", in the order people count (the action goes in id order)."""
+    numbers = [f"#{number}" for number in sorted(item.number or 0 for item in outcomes)]
     if len(numbers) == 1:
         return numbers[0]
     return f"{', '.join(numbers[:-1])} and {numbers[-1]}"
