@@ -50,6 +50,7 @@ from tocsin.web.routes.identity import (
 )
 from tocsin.web.routes.identity import teams as team_pages
 from tocsin.web.routes.identity import users as admin_users
+from tocsin.web.routes.incidents import bulk as incident_bulk
 from tocsin.web.routes.incidents import changes
 from tocsin.web.routes.incidents import pages as incident_pages
 from tocsin.web.routes.notify import magic_links
@@ -136,6 +137,7 @@ def create_app(
         auth.router,
         home.router,
         incident_pages.router,
+        incident_bulk.router,
         changes.router,
         service_pages.router,
         maintenance.router,

@@ -209,6 +209,13 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
+    body = _document(slug, status, detail, extensions)
+    return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers)
+
+
+def _document(
+    slug: str, status: int | None, detail: str | None, extensions: dict[str, Any]
+) -> dict[str, Any]:
     kind = PROBLEM_TYPES.get(slug, PROBLEM_TYPES["http-error"])
     code = status or kind.status
     body: dict[str, Any] = {
@@ -218,7 +225,7 @@ def problem_response(
         "detail": detail or kind.description,
     }
     body.update({key: value for key, value in extensions.items() if value is not None})
-    return JSONResponse(body, status_code=code, media_type=MEDIA_TYPE, headers=headers)
+    return body
 
 
 def status_of(error: errors.TocsinError) -> int:
@@ -240,16 +247,25 @@ def error_response(error: errors.TocsinError) -> JSONResponse:
         headers = {"Retry-After": str(retry_after)}
     if isinstance(error, errors.NotAuthenticated):
         headers = {**(headers or {}), "WWW-Authenticate": error.challenge}
-    # An extension named like a member of the problem (or a parameter here) would make
-    # this call raise and turn the error into a 500; the problem's own members win.
-    extensions = {name: value for name, value in error.extensions.items() if name not in _RESERVED}
     return problem_response(
         error.code,
         status=status_of(error),
         detail=error.detail,
         headers=headers,
-        **extensions,
+        **_extensions(error),
     )
+
+
+def problem_body(error: errors.TocsinError) -> dict[str, Any]:
+    """The problem+json document ``error`` is answered with, as a value: for answers that
+    hold one problem per item (a bulk request's refused incidents)."""
+    return _document(error.code, status_of(error), error.detail, _extensions(error))
+
+
+def _extensions(error: errors.TocsinError) -> dict[str, Any]:
+    # An extension named like a member of the problem (or a parameter here) would make
+    # problem_response raise and turn the error into a 500; the problem's own members win.
+    return {name: value for name, value in error.extensions.items() if name not in _RESERVED}
 
 
 def field_path(location: Sequence[str | int]) -> str:

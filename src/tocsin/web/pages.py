@@ -92,7 +92,7 @@ def render(
 ) -> HTMLResponse:
     context = context_of(request)
     csrf_token = csrf.for_session(context.keys.csrf, signed_in.session_token) if signed_in else None
-    flash = read_flash(request)
+    flashes = read_flash(request)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -102,12 +102,12 @@ def render(
             "csrf_token": csrf_token,
             "version": __version__,
             "Action": Action,
-            **({flash[0]: flash[1]} if flash else {}),
+            **flashes,
             **values,
         },
         status_code=status_code,
     )
-    if flash:
+    if flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
 
@@ -121,13 +121,16 @@ FLASH_KINDS = ("notice", "error")
 
 
 def redirect(path: str, *, notice: str | None = None, error: str | None = None) -> RedirectResponse:
-    """A 303 to ``path``, whose page then says ``notice`` (done) or ``error`` (refused)."""
+    """A 303 to ``path``, whose page then says ``notice`` (done) and ``error`` (refused);
+    both when a change was partly done ("Acknowledged #3." and "#4 was already resolved.")."""
     response = RedirectResponse(path, status_code=303)
-    kind, text = ("error", error) if error else ("notice", notice)
-    if text:
+    # Each part quoted on its own, so "&" (quoted as %26 inside a part) separates them.
+    said = (("notice", notice), ("error", error))
+    parts = [quote(f"{kind}:{text[:500]}") for kind, text in said if text]
+    if parts:
         response.set_cookie(
             FLASH_COOKIE,
-            quote(f"{kind}:{text[:500]}"),
+            "&".join(parts),
             max_age=60,
             httponly=True,
             samesite="lax",
@@ -136,9 +139,14 @@ def redirect(path: str, *, notice: str | None = None, error: str | None = None) 
     return response
 
 
-def read_flash(request: Request) -> tuple[str, str] | None:
-    kind, _, text = unquote(request.cookies.get(FLASH_COOKIE, "")).partition(":")
-    return (kind, text) if kind in FLASH_KINDS and text else None
+def read_flash(request: Request) -> dict[str, str]:
+    """What the redirect said, by kind ("notice", "error")."""
+    found: dict[str, str] = {}
+    for part in request.cookies.get(FLASH_COOKIE, "").split("&"):
+        kind, _, text = unquote(part).partition(":")
+        if kind in FLASH_KINDS and text:
+            found[kind] = text
+    return found
 
 
 def safe_next(path: str | None) -> str:

@@ -81,6 +81,15 @@ async def get_incident(session: AsyncSession, *, actor: Actor, incident_id: uuid
     return incident
 
 
+async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Incident]:
+    """Incidents as they are now, by id: what a bulk action answers with for those it
+    changed (read again: a savepoint rolled back after them may have expired them)."""
+    rows = await session.scalars(
+        sa.select(Incident).where(Incident.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    return {incident.id: incident for incident in rows.all()}
+
+
 async def find_by_number(session: AsyncSession, *, actor: Actor, number: int) -> Incident:
     authorize(actor.principal, Action.READ_INCIDENTS)
     incident = await session.scalar(sa.select(Incident).where(Incident.number == number))

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tocsin.actions.incidents import incidents, queries
+from tocsin.actions.actors import Actor
+from tocsin.actions.incidents import bulk, incidents, queries
 from tocsin.actions.intake import alerts
 from tocsin.api.schemas import problems
 from tocsin.api.schemas.common import Instant, Page
 from tocsin.api.schemas.identity.audit import AuditEventRead
 from tocsin.api.schemas.incidents import (
     AlertRead,
+    BulkFailure,
+    BulkRequest,
+    BulkResult,
     EscalateRequest,
     IncidentCreate,
     IncidentDetail,
@@ -25,11 +29,13 @@ from tocsin.api.schemas.incidents import (
     ResolveRequest,
     SnoozeRequest,
 )
+from tocsin.api.schemas.problems import Problem
 from tocsin.db.models.incidents import Incident
 from tocsin.db.models.services import Service
 from tocsin.domain.access import Action, authorize
 from tocsin.domain.incidents import IncidentStatus, Urgency
 from tocsin.errors import InvalidInput
+from tocsin.http import problems as http_problems
 from tocsin.http.deps import CurrentActor, DbSession, Now
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=problems.COMMON)
@@ -94,7 +100,27 @@ async def create_incident(
     return await _detail(session, incident)
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail, responses=problems.NOT_FOUND)
+@router.post("/acknowledge", response_model=BulkResult)
+async def acknowledge_many(
+    body: BulkRequest, session: DbSession, actor: CurrentActor, now: Now
+) -> BulkResult:
+    """Acknowledge several incidents, each as ``POST /incidents/{id}/acknowledge`` would:
+    those that could not be (already acknowledged or resolved, another team's, gone) are
+    in ``failed`` with the problem that request would have got; the rest are done."""
+    return await _many(session, bulk.BulkAction.ACKNOWLEDGE, body, actor, now)
+
+
+@router.post("/resolve", response_model=BulkResult)
+async def resolve_many(
+    body: BulkRequest, session: DbSession, actor: CurrentActor, now: Now
+) -> BulkResult:
+    """Resolve several incidents, each as ``POST /incidents/{id}/resolve`` would."""
+    return await _many(session, bulk.BulkAction.RESOLVE, body, actor, now)
+
+
+# ``:uuid``: without it ``GET /incidents/acknowledge`` would be taken as an incident id and
+# refused 422, instead of 405 naming the method that path takes.
+@router.get("/{incident_id:uuid}", response_model=IncidentDetail, responses=problems.NOT_FOUND)
 async def get_incident(
     incident_id: uuid.UUID, session: DbSession, actor: CurrentActor
 ) -> IncidentDetail:
@@ -214,6 +240,27 @@ async def add_note(
 ) -> Response:
     await incidents.add_note(session, incident_id=incident_id, actor=actor, text=body.text, now=now)
     return Response(status_code=204)
+
+
+async def _many(
+    session: DbSession, action: bulk.BulkAction, body: BulkRequest, actor: Actor, now: datetime
+) -> BulkResult:
+    outcomes = await bulk.apply(
+        session, action=action, incident_ids=body.incident_ids, actor=actor, via=VIA, now=now
+    )
+    done = [item.incident_id for item in outcomes if item.result is bulk.Result.DONE]
+    changed = await queries.by_ids(session, done)
+    return BulkResult(
+        done=[IncidentRead.model_validate(changed[incident_id]) for incident_id in done],
+        failed=[
+            BulkFailure(
+                incident_id=item.incident_id,
+                problem=Problem.model_validate(http_problems.problem_body(item.error)),
+            )
+            for item in outcomes
+            if item.error is not None
+        ],
+    )
 
 
 async def _detail(session: DbSession, incident: Incident) -> IncidentDetail:

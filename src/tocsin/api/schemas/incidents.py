@@ -8,6 +8,7 @@ from pydantic import Field
 
 from tocsin.api.schemas.common import RequestBody, ResponseBody
 from tocsin.api.schemas.identity.audit import AuditEventRead
+from tocsin.api.schemas.problems import Problem
 from tocsin.domain.alerts import Severity
 from tocsin.domain.incidents import AlertStatus, IncidentStatus, Urgency
 
@@ -101,3 +102,22 @@ class EscalateRequest(RequestBody):
 
 class NoteCreate(RequestBody):
     text: str = Field(min_length=1, max_length=10_000)
+
+
+class BulkRequest(RequestBody):
+    """The incidents to act on, each on its own: one refused leaves the others done."""
+
+    incident_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+
+
+class BulkFailure(ResponseBody):
+    incident_id: uuid.UUID
+    # What a request for this incident alone would have been answered (403, 404, 409).
+    problem: Problem
+
+
+class BulkResult(ResponseBody):
+    """Each incident named (repeats once) is in ``done`` or in ``failed``."""
+
+    done: list[IncidentRead]
+    failed: list[BulkFailure]

@@ -1,9 +1,10 @@
 // On a phone, a table is shown as one card per row (tocsin.css): each cell is labelled
-// with its column's heading, so a row still reads "Status: triggered".
+// with its column's heading, so a row still reads "Status: triggered". Again after htmx
+// swaps a part of the page in (a button on the incident list answers with a new list).
 "use strict";
 
-document.addEventListener("DOMContentLoaded", () => {
-  for (const table of document.querySelectorAll("table")) {
+function labelCells(root) {
+  for (const table of root.querySelectorAll("table")) {
     const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
     if (!headings.length) continue;
     for (const row of table.querySelectorAll("tbody tr")) {
@@ -12,4 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
-});
+}
+
+document.addEventListener("DOMContentLoaded", () => labelCells(document));
+document.addEventListener("htmx:afterSettle", () => labelCells(document));

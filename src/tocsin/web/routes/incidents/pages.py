@@ -89,6 +89,12 @@ async def list_incidents(
         incidents=page.items,
         next_cursor=page.next_cursor,
         first_page=cursor is not None,
+        # Rows of these teams get a checkbox and buttons; the post checks again.
+        respond_teams={
+            item.team_id
+            for item in page.items
+            if signed_in.can(Action.RESPOND_TO_INCIDENT, team_id=item.team_id)
+        },
         services=services,
         service_names={item.id: item.name for item in services},
         filters=filters,
