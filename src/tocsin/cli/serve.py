@@ -36,6 +36,7 @@ from tocsin.engine.loop import Engine
 from tocsin.metrics import Metrics
 from tocsin.notify import notifier as notify
 from tocsin.security import secret_key
+from tocsin.web.live.listener import LiveUpdates
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +117,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
     database = _database(settings, url)
     metrics = Metrics()
     engine_task: asyncio.Task[None] | None = None
+    live: LiveUpdates | None = None
     stopping = asyncio.Event()
     try:
         await _welcome_first_admin(settings, database)
@@ -126,6 +128,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             secret=secret_key.load_or_create(settings),
             metrics=metrics,
         )
+        live = app.state.live
         if with_engine:
             notifier = notify.build(settings, database, clock)
             engine_task = asyncio.create_task(
@@ -153,6 +156,8 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
         await server.serve()
     finally:
         stopping.set()
+        if live is not None:
+            await live.close()
         if engine_task is not None:
             # The engine finishes its current tick (a transaction) and stops.
             await asyncio.gather(engine_task, return_exceptions=True)

@@ -2,8 +2,8 @@
 // with its column's heading, so a row still reads "Status: triggered".
 "use strict";
 
-document.addEventListener("DOMContentLoaded", () => {
-  for (const table of document.querySelectorAll("table")) {
+const labelTables = (root) => {
+  for (const table of root.querySelectorAll("table")) {
     const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
     if (!headings.length) continue;
     for (const row of table.querySelectorAll("tbody tr")) {
@@ -12,4 +12,8 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
-});
+};
+
+document.addEventListener("DOMContentLoaded", () => labelTables(document));
+// A part of the page replaced by live.js is labelled again.
+document.addEventListener("tocsin:swapped", (event) => labelTables(event.target));

@@ -1,0 +1,167 @@
+"""Live pages end to end below the browser: the triggers NOTIFY on commit, the process's
+one listener fans out, and ``GET /events`` streams it to a signed-in tab over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tests.builders import Seed
+from tests.live_server import free_port
+from tocsin.actions import principals
+from tocsin.db.models.services import Service
+from tocsin.db.models.users import User
+from tocsin.domain.access import Principal, Scope, TeamRole
+from tocsin.http import csrf
+from tocsin.web.live.hub import Subscriber
+from tocsin.web.live.listener import LiveUpdates
+
+
+@dataclass(frozen=True)
+class Crew:
+    ada: User
+    service: Service
+
+
+@pytest.fixture
+async def crew(seed: Seed) -> Crew:
+    ada = await seed.user("Ada")
+    team = await seed.team("Payments", [(ada, TeamRole.RESPONDER)])
+    policy = await seed.policy(team, [(5, [ada])])
+    return Crew(ada, await seed.service(team, policy, name="payments-api"))
+
+
+@pytest.fixture
+async def live(app: FastAPI) -> AsyncIterator[LiveUpdates]:
+    updates: LiveUpdates = app.state.live
+    updates.start()
+    await asyncio.wait_for(updates.listening.wait(), 10)
+    yield updates
+    await updates.close()
+
+
+async def open_incident(api: httpx.AsyncClient, service: Service) -> uuid.UUID:
+    created = await api.post(
+        "/api/v1/incidents", json={"service_id": str(service.id), "title": "Checkout down"}
+    )
+    assert created.status_code == 201, created.text
+    return uuid.UUID(created.json()["id"])
+
+
+async def kinds_for(subscriber: Subscriber, incident: uuid.UUID, until: str) -> list[str]:
+    """The kinds heard for ``incident`` until ``until`` arrives (resyncs skipped)."""
+    heard: list[str] = []
+    while until not in heard:
+        message = await subscriber.next(5)
+        assert message is not None, f"heard only {heard}"
+        if message.incident_id == incident:
+            heard.append(message.kind)
+    return heard
+
+
+async def test_an_acknowledgement_reaches_a_subscribed_viewer_with_its_timeline(
+    seed: Seed, crew: Crew, live: LiveUpdates
+) -> None:
+    api = await seed.as_user(crew.ada)
+    with live.hub.subscribe(await principal_of(seed, crew.ada)) as viewer:
+        incident = await open_incident(api, crew.service)
+        assert await kinds_for(viewer, incident, "created") == ["created"]
+        acked = await api.post(f"/api/v1/incidents/{incident}/acknowledge")
+        assert acked.status_code == 200, acked.text
+        heard = await kinds_for(viewer, incident, "acknowledged")
+        heard += await kinds_for(viewer, incident, "timeline") if "timeline" not in heard else []
+        assert {"acknowledged", "timeline"} <= set(heard)
+
+
+async def test_a_refused_change_sends_nothing(seed: Seed, crew: Crew, live: LiveUpdates) -> None:
+    api = await seed.as_user(crew.ada)
+    incident = await open_incident(api, crew.service)
+    resolved = await api.post(f"/api/v1/incidents/{incident}/resolve", json={})
+    assert resolved.status_code == 200, resolved.text
+    with live.hub.subscribe(await principal_of(seed, crew.ada)) as viewer:
+        # A second resolve loses (409): its transaction rolls back, and NOTIFY with it.
+        again = await api.post(f"/api/v1/incidents/{incident}/resolve", json={})
+        assert again.status_code == 409, again.text
+        assert await viewer.next(0.5) is None
+
+
+async def test_the_event_stream_over_http_carries_an_acknowledgement_made_elsewhere(
+    app: FastAPI, seed: Seed, crew: Crew
+) -> None:
+    token = await seed.session_token(crew.ada)
+    api = await seed.as_key(Scope.INCIDENTS_WRITE, Scope.INCIDENTS_READ)
+    incident = await open_incident(api, crew.service)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.02)
+        async with (
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}",
+                cookies={csrf.SESSION_COOKIE: token},
+                timeout=10,
+            ) as tab,
+            tab.stream("GET", "/events") as stream,
+        ):
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert stream.headers["cache-control"] == "no-store"
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 2000"
+            await asyncio.wait_for(app.state.live.listening.wait(), 10)
+            acked = await api.post(f"/api/v1/incidents/{incident}/acknowledge")
+            assert acked.status_code == 200, acked.text
+            events = await asyncio.wait_for(events_until(lines, incident, "acknowledged"), 5)
+            assert {"incident": str(incident), "kind": "acknowledged", "mine": True} in events
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as stranger:
+            anonymous = await stranger.get("/events")
+        assert anonymous.status_code == 303
+        assert anonymous.headers["location"].startswith("/login")
+    finally:
+        server.should_exit = True
+        await serving
+        await app.state.live.close()
+
+
+async def test_the_nav_counts_open_incidents_of_your_teams(seed: Seed, crew: Crew) -> None:
+    api = await seed.as_user(crew.ada)
+    outsider = await seed.as_user(await seed.user("Olga"))
+    assert (await api.get("/live/open-count")).json() == {"open": 0}
+    first = await open_incident(api, crew.service)
+    await open_incident(api, crew.service)
+    assert (await api.get("/live/open-count")).json() == {"open": 2}
+    assert (await outsider.get("/live/open-count")).json() == {"open": 0}
+    await api.post(f"/api/v1/incidents/{first}/resolve", json={})
+    page = await api.get("/incidents", headers={"accept": "text/html"})
+    assert "<title>(1) Incidents · tocsin</title>" in page.text
+    assert '<span id="open-count" class="count"' in page.text
+
+
+async def events_until(
+    lines: AsyncIterator[str], incident: uuid.UUID, kind: str
+) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = []
+    async for line in lines:
+        if line.startswith("data: "):
+            event = json.loads(line.removeprefix("data: "))
+            events.append(event)
+            if event == {"incident": str(incident), "kind": kind, "mine": True}:
+                return events
+    return events
+
+
+async def principal_of(seed: Seed, user: User) -> Principal:
+    async with seed.database.transaction() as session:
+        return await principals.user_principal(session, user)
