@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from tests.builders import Seed
-from tests.live_server import free_port
+from tests.conftest import cloned_database
+from tests.live_server import free_port, running_tocsin
+from tests.web.support import csrf_token
 from tocsin.actions import principals
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
@@ -165,3 +171,36 @@ async def events_until(
 async def principal_of(seed: Seed, user: User) -> Principal:
     async with seed.database.transaction() as session:
         return await principals.user_principal(session, user)
+
+
+def test_tocsin_serve_stops_promptly_with_an_event_stream_open(
+    server_url: str, template_database: str, tmp_path: Path
+) -> None:
+    """uvicorn waits for every open response before it exits; an event stream never ends
+    by itself, so a stopping server ends them (and the tab reconnects elsewhere)."""
+    with (
+        cloned_database(server_url, template_database) as url,
+        # Plain cookies: httpx, unlike browsers, sends no Secure cookie to http://127.0.0.1.
+        running_tocsin(url, tmp_path, extra_env={"TOCSIN_COOKIE_SECURE": "false"}) as live,
+        httpx.Client(base_url=live.base_url, timeout=10) as tab,
+    ):
+        created = live.cli("users", "create", "sam@example.com", "--name", "Sam")
+        link = re.search(r"http://\S+(/login/link/\S+)", created.stdout)
+        assert link, created.stdout
+        confirm = tab.get(link.group(1))
+        tab.post(link.group(1), data={"csrf_token": csrf_token(confirm)})
+        with tab.stream("GET", "/events") as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 2000"
+            port = live.base_url.rsplit(":", 1)[1]
+            server = next(
+                process for process in psutil.Process().children() if port in process.cmdline()
+            )
+            started = time.monotonic()
+            server.terminate()
+            # The stream ends (the server closed it) instead of hanging the shutdown.
+            rest = list(lines)
+            assert ": keep-alive" not in rest
+            server.wait(timeout=15)
+            assert time.monotonic() - started < 10

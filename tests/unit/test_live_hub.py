@@ -100,3 +100,13 @@ def test_an_event_is_one_server_sent_event_with_no_incident_content() -> None:
             '"mine": false}\n\n'
         ).encode()
     )
+
+
+async def test_a_stopping_server_ends_every_stream_and_opens_none() -> None:
+    hub = Hub()
+    with hub.subscribe(person(TEAM)) as open_before:
+        hub.end_all()
+        assert open_before.dropped
+        assert await open_before.next(10) is None
+        with hub.subscribe(person(TEAM)) as opened_after:
+            assert opened_after.dropped

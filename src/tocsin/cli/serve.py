@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -146,7 +146,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             ssl_keyfile=settings.tls_key,
         )
         server = _Server(config)
-        _stop_on_signals(server)
+        _stop_on_signals(server, on_stop=live.hub.end_all)
         log.info(
             "serving",
             url=settings.base_url,
@@ -177,13 +177,15 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _stop_on_signals(server: uvicorn.Server) -> None:
+def _stop_on_signals(server: uvicorn.Server, *, on_stop: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         if server.should_exit:
             server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
         server.should_exit = True
+        # Open event streams never finish by themselves; uvicorn would wait for them.
+        on_stop()
 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop)

@@ -57,12 +57,17 @@ class Subscriber:
             return
         if len(self._queue) >= self.limit:
             # Too far behind: let go of everything it holds and end its stream.
-            self.dropped = True
-            self._queue.clear()
-            self._queued.clear()
-        else:
-            self._queue.append(message)
-            self._queued.add(message)
+            self.end()
+            return
+        self._queue.append(message)
+        self._queued.add(message)
+        self._ready.set()
+
+    def end(self) -> None:
+        """End this stream now; its EventSource reconnects and re-fetches everything."""
+        self.dropped = True
+        self._queue.clear()
+        self._queued.clear()
         self._ready.set()
 
     async def next(self, quiet_seconds: float) -> Message | None:
@@ -87,11 +92,14 @@ class Subscriber:
 class Hub:
     def __init__(self, *, queue_limit: int = QUEUE_LIMIT) -> None:
         self.queue_limit = queue_limit
+        self.ended = False
         self._subscribers: set[Subscriber] = set()
 
     @contextmanager
     def subscribe(self, principal: Principal) -> Iterator[Subscriber]:
         subscriber = Subscriber(principal, limit=self.queue_limit)
+        if self.ended:
+            subscriber.end()
         self._subscribers.add(subscriber)
         try:
             yield subscriber
@@ -107,6 +115,14 @@ class Hub:
     def resync(self) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(RESYNC)
+
+    def end_all(self) -> None:
+        """End every stream, and any opened from now on: the server is stopping, and
+        uvicorn's graceful shutdown waits for every response to finish, which an event
+        stream never does by itself."""
+        self.ended = True
+        for subscriber in list(self._subscribers):
+            subscriber.end()
 
     def __len__(self) -> int:
         return len(self._subscribers)
