@@ -107,6 +107,7 @@ async def latency(base: str, key: str, token: str, service: str, acks: int) -> N
     ):
         reader = asyncio.create_task(read_stream(tab, events))
         await asyncio.sleep(0.5)
+        answered: list[float] = []
         to_event: list[float] = []
         to_page: list[float] = []
         for number in range(acks):
@@ -121,6 +122,7 @@ async def latency(base: str, key: str, token: str, service: str, acks: int) -> N
             started = time.perf_counter()
             acked = await api.post(f"/api/v1/incidents/{incident}/acknowledge")
             assert acked.status_code == 200, acked.text
+            answered.append((time.perf_counter() - started) * 1000)
             arrived = await heard(events, incident, "acknowledged")
             page = await tab.get(f"/incidents/{incident}")
             assert page.status_code == 200
@@ -130,6 +132,10 @@ async def latency(base: str, key: str, token: str, service: str, acks: int) -> N
         reader.cancel()
     p = _setup.percentile
     print(f"acknowledgements: {acks}")
+    print(
+        f"  API ack answered:                     p50 {p(answered, 0.5):.1f} ms, "
+        f"p99 {p(answered, 0.99):.1f} ms, max {max(answered):.1f} ms"
+    )
     print(
         f"  API ack -> event on the tab's stream: p50 {p(to_event, 0.5):.1f} ms, "
         f"p99 {p(to_event, 0.99):.1f} ms, max {max(to_event):.1f} ms"

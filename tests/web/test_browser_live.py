@@ -78,7 +78,7 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
         expect(listing.locator("#incident-list")).to_contain_text("acknowledged", timeout=1000)
 
-        alert("Checkout latency high")
+        second = alert("Checkout latency high")
         expect(page.locator("#open-count")).to_have_text("2", timeout=1000)
         expect(page).to_have_title(re.compile(r"^\(2\) "), timeout=1000)
         expect(listing.locator("#incident-list")).to_contain_text(
@@ -92,4 +92,8 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         expect(listing.locator("#incident-list")).not_to_contain_text(
             "Disk full on db-1", timeout=1000
         )
+        assert api.post(f"/api/v1/incidents/{second}/resolve", json={}).status_code == 200
+        expect(page.locator("#open-count")).to_be_hidden(timeout=1000)
+        expect(page).to_have_title(re.compile(r"^#\d+ Disk full on db-1"), timeout=1000)
+        expect(listing.locator("#incident-list")).to_contain_text("No open incidents")
         context.close()
