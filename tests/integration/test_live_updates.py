@@ -99,6 +99,24 @@ async def test_a_refused_change_sends_nothing(seed: Seed, crew: Crew, live: Live
         assert await viewer.next(0.5) is None
 
 
+async def test_a_new_alert_is_heard_and_its_repeats_are_not(
+    seed: Seed, crew: Crew, live: LiveUpdates, client: httpx.AsyncClient
+) -> None:
+    _, key = await seed.integration(crew.service)
+    alert = {"title": "Disk full", "dedup_key": "disk-full"}
+    with live.hub.subscribe(await principal_of(seed, crew.ada)) as viewer:
+        assert (await client.post(f"/ingest/{key}", json=alert)).status_code == 202
+        first = await viewer.next(5)
+        assert first is not None
+        assert first.kind in {"created", "timeline"}
+        while await viewer.next(0.3) is not None:
+            pass
+        for _ in range(3):
+            assert (await client.post(f"/ingest/{key}", json=alert)).status_code == 202
+        # Repeats are most alert traffic and change nothing a page shows.
+        assert await viewer.next(0.5) is None
+
+
 async def test_the_event_stream_over_http_carries_an_acknowledgement_made_elsewhere(
     app: FastAPI, seed: Seed, crew: Crew
 ) -> None:

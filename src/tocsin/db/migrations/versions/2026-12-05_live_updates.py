@@ -13,8 +13,12 @@ The payload is ``<incident id> <team id> <kind>``: the pages re-fetch what chang
 the server decides from the team who may be told. ``kind`` is ``created``, the new status
 (``triggered``, ``acknowledged``, ``resolved``), ``changed`` (escalated, reassigned, a
 repeat alert), ``timeline`` (an audit event about the incident) or ``delivery`` (a
-delivery's status). Only real changes notify: a delivery's lease renewal does not, an
-UPDATE that rewrites an incident row with the same values does not.
+delivery's status). Only what a page shows notifies: a delivery's lease renewal or its
+claim (``sending``) does not, nor an UPDATE that rewrites an incident row unchanged.
+Repeats of a firing alert (``alert.deduplicated``, which only moves ``last_alert_at``) do
+not either: they are the bulk of alert traffic and change nothing a responder acts on,
+and every transaction that NOTIFYs takes PostgreSQL's global notify lock at commit, so
+notifying them would serialise the commits of repeat-only intake batches.
 
 Revision ID: 0013
 Revises: 0010
@@ -32,7 +36,17 @@ depends_on: str | Sequence[str] | None = None
 
 FUNCTIONS = """
 CREATE FUNCTION tocsin_live_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    before incident;
 BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- A repeat of a firing alert only moves last_alert_at: nothing a page shows.
+        before := OLD;
+        before.last_alert_at := NEW.last_alert_at;
+        IF before IS NOT DISTINCT FROM NEW THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     PERFORM pg_notify('tocsin_live', NEW.id::text || ' ' || NEW.team_id::text || ' ' ||
         CASE
             WHEN TG_OP = 'INSERT' THEN 'created'
@@ -76,13 +90,19 @@ CREATE TRIGGER live_incident_changed AFTER UPDATE ON incident
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION tocsin_live_incident();
 CREATE TRIGGER live_timeline AFTER INSERT ON audit_event
-    FOR EACH ROW WHEN (NEW.resource_type = 'incident' AND NEW.resource_id IS NOT NULL)
+    FOR EACH ROW WHEN (
+        NEW.resource_type = 'incident' AND NEW.resource_id IS NOT NULL
+        AND NEW.action <> 'alert.deduplicated'
+    )
     EXECUTE FUNCTION tocsin_live_timeline();
 CREATE TRIGGER live_delivery_created AFTER INSERT ON delivery
     FOR EACH ROW WHEN (NEW.incident_id IS NOT NULL)
     EXECUTE FUNCTION tocsin_live_delivery();
 CREATE TRIGGER live_delivery_changed AFTER UPDATE OF status ON delivery
-    FOR EACH ROW WHEN (NEW.incident_id IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status)
+    FOR EACH ROW WHEN (
+        NEW.incident_id IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status
+        AND NEW.status <> 'sending'
+    )
     EXECUTE FUNCTION tocsin_live_delivery();
 """
 
