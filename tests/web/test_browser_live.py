@@ -1,6 +1,7 @@
 """Live pages in a real browser: an acknowledgement made through the API shows on an open
-incident page within a second, and the nav's open-incident count and the tab title follow
-new and resolved incidents, with no reload and no polling."""
+incident page, the incident list and the home page within a second, and the nav's
+open-incident count and the tab title follow new and resolved incidents, with no reload
+and no polling."""
 
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         listing = context.new_page()
         listing.goto(f"{server.base_url}/incidents")
         expect(listing.locator("#incident-list")).to_contain_text("Disk full on db-1")
-        # Let both tabs' event streams open before anything changes.
+        home = context.new_page()
+        home.goto(f"{server.base_url}/")
+        # The engine inside `tocsin serve` pages Lena at once; the home page lists it.
+        expect(home.locator("#my-incidents")).to_contain_text("Disk full on db-1")
+        # Let the tabs' event streams open before anything changes.
         page.wait_for_timeout(300)
 
         acked = api.post(f"/api/v1/incidents/{incident}/acknowledge")
@@ -92,6 +97,7 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         expect(listing.locator("#incident-list")).not_to_contain_text(
             "Disk full on db-1", timeout=1000
         )
+        expect(home.locator("#my-incidents")).not_to_contain_text("Disk full on db-1", timeout=1000)
         assert api.post(f"/api/v1/incidents/{second}/resolve", json={}).status_code == 200
         expect(page.locator("#open-count")).to_be_hidden(timeout=1000)
         expect(page).to_have_title(re.compile(r"^#\d+ Disk full on db-1"), timeout=1000)
