@@ -9,12 +9,14 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
@@ -25,10 +27,13 @@ from tests.web.support import csrf_token
 from tocsin.actions import principals
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
+from tocsin.db.models.web_sessions import WebSession
 from tocsin.domain.access import Principal, Scope, TeamRole
 from tocsin.http import csrf
+from tocsin.security import tokens
 from tocsin.web.live.hub import Subscriber
 from tocsin.web.live.listener import LiveUpdates
+from tocsin.web.routes import live as live_routes
 
 
 @dataclass(frozen=True)
@@ -117,25 +122,34 @@ async def test_a_new_alert_is_heard_and_its_repeats_are_not(
         assert await viewer.next(0.5) is None
 
 
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on loopback in this event loop: its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    running = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await running
+        await app.state.live.close()
+
+
 async def test_the_event_stream_over_http_carries_an_acknowledgement_made_elsewhere(
     app: FastAPI, seed: Seed, crew: Crew
 ) -> None:
     token = await seed.session_token(crew.ada)
     api = await seed.as_key(Scope.INCIDENTS_WRITE, Scope.INCIDENTS_READ)
     incident = await open_incident(api, crew.service)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
+    async with serving(app) as base:
         async with (
             httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}",
-                cookies={csrf.SESSION_COOKIE: token},
-                timeout=10,
+                base_url=base, cookies={csrf.SESSION_COOKIE: token}, timeout=10
             ) as tab,
             tab.stream("GET", "/events") as stream,
         ):
@@ -149,14 +163,66 @@ async def test_the_event_stream_over_http_carries_an_acknowledgement_made_elsewh
             assert acked.status_code == 200, acked.text
             events = await asyncio.wait_for(events_until(lines, incident, "acknowledged"), 5)
             assert {"incident": str(incident), "kind": "acknowledged", "mine": True} in events
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as stranger:
+        async with httpx.AsyncClient(base_url=base) as stranger:
             anonymous = await stranger.get("/events")
         assert anonymous.status_code == 303
         assert anonymous.headers["location"].startswith("/login")
-    finally:
-        server.should_exit = True
-        await serving
-        await app.state.live.close()
+
+
+async def test_a_stream_ends_when_its_session_ends_in_another_process(
+    app: FastAPI, seed: Seed, crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_routes, "RECHECK_SECONDS", 0.3)
+    token = await seed.session_token(crew.ada)
+    async with (
+        serving(app) as base,
+        httpx.AsyncClient(base_url=base, cookies={csrf.SESSION_COOKIE: token}, timeout=10) as tab,
+        tab.stream("GET", "/events") as stream,
+    ):
+        lines = stream.aiter_lines()
+        assert await anext(lines) == "retry: 2000"
+        # Still signed in: the re-checks keep the stream open.
+        await asyncio.sleep(1)
+        # Signed out elsewhere (another server process): only the session row is gone.
+        async with seed.database.transaction() as session:
+            await session.execute(
+                sa.delete(WebSession).where(WebSession.token_hash == tokens.digest(token))
+            )
+        # The stream ends (collect returns) at the next re-check...
+        rest = await asyncio.wait_for(collect(lines), 5)
+        # ...after several that found the session valid and kept it open.
+        assert rest.count(": keep-alive") >= 2
+
+
+async def test_signing_out_ends_the_streams_of_that_session_at_once(
+    app: FastAPI, seed: Seed, crew: Crew
+) -> None:
+    token = await seed.session_token(crew.ada)
+    other_token = await seed.session_token(crew.ada)
+    async with (
+        serving(app) as base,
+        httpx.AsyncClient(base_url=base, cookies={csrf.SESSION_COOKIE: token}, timeout=10) as tab,
+        httpx.AsyncClient(
+            base_url=base, cookies={csrf.SESSION_COOKIE: other_token}, timeout=10
+        ) as other_tab,
+        tab.stream("GET", "/events") as stream,
+        other_tab.stream("GET", "/events") as other_stream,
+    ):
+        lines = stream.aiter_lines()
+        other_lines = other_stream.aiter_lines()
+        assert await anext(lines) == "retry: 2000"
+        assert await anext(other_lines) == "retry: 2000"
+        page = await tab.get("/profile")
+        signed_out = await tab.post("/logout", data={"csrf_token": csrf_token(page)})
+        assert signed_out.status_code == 303
+        await asyncio.wait_for(collect(lines), 5)
+        # The same person's other session is not signed out.
+        assert app.state.live.hub.ended is False
+        assert len(app.state.live.hub) == 1
+
+
+async def collect(lines: AsyncIterator[str]) -> list[str]:
+    return [line async for line in lines]
 
 
 async def test_the_nav_counts_open_incidents_of_your_teams(seed: Seed, crew: Crew) -> None:

@@ -226,6 +226,31 @@ async def resolve_session(
     return user, web_session
 
 
+async def session_user(
+    session: AsyncSession, *, token: str, policy: SessionPolicy, now: datetime
+) -> User | None:
+    """The user of a session that is still valid, without marking it used: an open live
+    stream checks it now and then, and a tab merely left open must not keep a session
+    alive past its idle timeout."""
+    row = (
+        await session.execute(
+            sa.select(User, WebSession)
+            .join(WebSession, WebSession.user_id == User.id)
+            .where(WebSession.token_hash == tokens.digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    user, web_session = row
+    if (
+        not user.is_active
+        or web_session.expires_at <= now
+        or web_session.last_seen_at + policy.idle <= now
+    ):
+        return None
+    return user
+
+
 async def logout(session: AsyncSession, *, actor: Actor, token: str, now: datetime) -> None:
     deleted = await session.scalar(
         sa.delete(WebSession)

@@ -41,8 +41,13 @@ RESYNC = Message(uuid.UUID(int=0), "resync", True)
 
 
 class Subscriber:
-    def __init__(self, principal: Principal, *, limit: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self, principal: Principal, *, session_key: str = "", limit: int = QUEUE_LIMIT
+    ) -> None:
+        # Replaced when the stream re-checks its session (``web/routes/live.py``), so a
+        # change of teams is heard without reconnecting.
         self.principal = principal
+        self.session_key = session_key
         self.limit = limit
         self.dropped = False
         self._queue: deque[Message] = deque()
@@ -96,8 +101,8 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
 
     @contextmanager
-    def subscribe(self, principal: Principal) -> Iterator[Subscriber]:
-        subscriber = Subscriber(principal, limit=self.queue_limit)
+    def subscribe(self, principal: Principal, *, session_key: str = "") -> Iterator[Subscriber]:
+        subscriber = Subscriber(principal, session_key=session_key, limit=self.queue_limit)
         if self.ended:
             subscriber.end()
         self._subscribers.add(subscriber)
@@ -115,6 +120,13 @@ class Hub:
     def resync(self) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(RESYNC)
+
+    def end_session(self, session_key: str) -> None:
+        """End the streams of a session signed out in this process (other processes find
+        out when their streams re-check the session)."""
+        for subscriber in list(self._subscribers):
+            if subscriber.session_key == session_key:
+                subscriber.end()
 
     def end_all(self) -> None:
         """End every stream, and any opened from now on: the server is stopping, and

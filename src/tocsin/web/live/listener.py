@@ -15,6 +15,7 @@ import time
 
 import psycopg
 import structlog
+from starlette.requests import HTTPConnection
 
 from tocsin.db.availability import backoff
 from tocsin.db.session import Database
@@ -76,3 +77,8 @@ class LiveUpdates:
                 await asyncio.sleep(delay)
             else:
                 await availability.wait_until_up(delay)
+
+
+def live_of(connection: HTTPConnection) -> LiveUpdates:
+    live: LiveUpdates = connection.app.state.live
+    return live
