@@ -31,7 +31,7 @@ from tocsin.db.models.web_sessions import WebSession
 from tocsin.domain.access import Principal, Scope, TeamRole
 from tocsin.http import csrf
 from tocsin.security import tokens
-from tocsin.web.live.hub import Subscriber
+from tocsin.web.live.hub import RESYNC, Subscriber
 from tocsin.web.live.listener import LiveUpdates
 from tocsin.web.routes import live as live_routes
 
@@ -288,3 +288,22 @@ def test_tocsin_serve_stops_promptly_with_an_event_stream_open(
             assert ": keep-alive" not in rest
             server.wait(timeout=15)
             assert time.monotonic() - started < 10
+
+
+async def test_the_listener_reconnects_after_losing_its_connection_and_tabs_resync(
+    seed: Seed, crew: Crew, live: LiveUpdates
+) -> None:
+    api = await seed.as_user(crew.ada)
+    with live.hub.subscribe(await principal_of(seed, crew.ada)) as viewer:
+        async with seed.database.transaction() as session:
+            killed = await session.scalar(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query = 'LISTEN tocsin_live'"
+                )
+            )
+        assert killed == 1
+        # Changes made while nobody listened were never heard: every tab re-fetches.
+        assert await viewer.next(10) == RESYNC
+        incident = await open_incident(api, crew.service)
+        assert await kinds_for(viewer, incident, "created") == ["created"]
