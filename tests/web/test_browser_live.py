@@ -83,6 +83,16 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
         expect(listing.locator("#incident-list")).to_contain_text("acknowledged", timeout=1000)
 
+        # Words being typed are never swapped away: the part holding them waits.
+        note = page.get_by_label("Resolution note")
+        note.fill("rotated the logs")
+        snoozed = api.post(f"/api/v1/incidents/{incident}/snooze", json={"minutes": 30})
+        assert snoozed.status_code == 200, snoozed.text
+        expect(page.locator("#incident-state")).to_contain_text("Snoozed until", timeout=1000)
+        expect(note).to_have_value("rotated the logs")
+        note.fill("")
+        note.blur()
+
         second = alert("Checkout latency high")
         expect(page.locator("#open-count")).to_have_text("2", timeout=1000)
         expect(page).to_have_title(re.compile(r"^\(2\) "), timeout=1000)

@@ -18,12 +18,12 @@
 
   // A region holding a form the viewer is typing in is left alone (their words must not
   // vanish under them); it is brought up to date on the next change once they are done.
+  const typing = (field) =>
+    !["hidden", "checkbox", "radio"].includes(field.type) && field.value !== field.defaultValue;
   const busy = (region) =>
-    region.contains(document.activeElement) &&
-      document.activeElement.matches("input, textarea, select") ||
-    [...region.querySelectorAll("input, textarea")].some(
-      (field) => field.type !== "hidden" && field.type !== "checkbox" && field.value !== field.defaultValue,
-    );
+    (region.contains(document.activeElement) &&
+      document.activeElement.matches("input, textarea, select")) ||
+    [...region.querySelectorAll("input, textarea")].some(typing);
 
   const setCount = (open) => {
     const badge = document.getElementById("open-count");
@@ -41,10 +41,7 @@
     if (refreshing) { again = true; return; }
     refreshing = true;
     try {
-      const response = await fetch(window.location.href, {
-        credentials: "same-origin",
-        headers: { "X-Tocsin-Live": "1" },
-      });
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
       if (!response.ok || response.redirected) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       for (const region of document.querySelectorAll("[data-live]")) {
