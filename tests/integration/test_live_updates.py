@@ -163,6 +163,12 @@ async def test_the_event_stream_over_http_carries_an_acknowledgement_made_elsewh
             assert acked.status_code == 200, acked.text
             events = await asyncio.wait_for(events_until(lines, incident, "acknowledged"), 5)
             assert {"incident": str(incident), "kind": "acknowledged", "mine": True} in events
+            assert len(app.state.live.hub) == 1
+        # A tab that went away is let go of (its queue with it), not kept until shutdown.
+        started = time.monotonic()
+        while len(app.state.live.hub) and time.monotonic() - started < 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        assert len(app.state.live.hub) == 0
         async with httpx.AsyncClient(base_url=base) as stranger:
             anonymous = await stranger.get("/events")
         assert anonymous.status_code == 303
