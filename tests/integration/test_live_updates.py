@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,8 @@ from tests.conftest import cloned_database
 from tests.live_server import free_port, running_tocsin
 from tests.web.support import csrf_token
 from tocsin.actions import principals
+from tocsin.actions.identity import logins
+from tocsin.clock import FrozenClock
 from tocsin.db.models.services import Service
 from tocsin.db.models.users import User
 from tocsin.db.models.web_sessions import WebSession
@@ -313,3 +316,23 @@ async def test_the_listener_reconnects_after_losing_its_connection_and_tabs_resy
         assert await viewer.next(10) == RESYNC
         incident = await open_incident(api, crew.service)
         assert await kinds_for(viewer, incident, "created") == ["created"]
+
+
+async def test_a_stream_checking_its_session_does_not_keep_it_alive(
+    app: FastAPI, seed: Seed, crew: Crew, clock: FrozenClock
+) -> None:
+    token = await seed.session_token(crew.ada)
+    policy = app.state.context.session_policy
+    clock.advance(minutes=30)
+    async with seed.database.transaction() as session:
+        assert await logins.session_user(session, token=token, policy=policy, now=clock.now())
+        web_session = await session.scalar(
+            sa.select(WebSession).where(WebSession.token_hash == tokens.digest(token))
+        )
+        assert web_session is not None
+        # Unlike a page view, the check does not mark the session used.
+        assert web_session.last_seen_at == clock.now() - timedelta(minutes=30)
+    # Idle from its last use, however many times a stream checked it meanwhile.
+    later = clock.now() - timedelta(minutes=30) + policy.idle
+    async with seed.database.transaction() as session:
+        assert await logins.session_user(session, token=token, policy=policy, now=later) is None
