@@ -37,8 +37,9 @@ from tocsin.metrics import HttpMetricsMiddleware, Metrics
 from tocsin.notify.channels.registry import CHANNELS
 from tocsin.security.encryption import Cipher
 from tocsin.web import errors as page_errors
+from tocsin.web.live.listener import LiveUpdates
 from tocsin.web.pages import STATIC_DIR, LoginRequired
-from tocsin.web.routes import app_shell, home
+from tocsin.web.routes import app_shell, home, live
 from tocsin.web.routes.escalation import policies as policy_pages
 from tocsin.web.routes.identity import api_keys as admin_api_keys
 from tocsin.web.routes.identity import (
@@ -98,6 +99,8 @@ def create_app(
         openapi_url=None,  # served from the shipped file: see api/openapi_document.py
     )
     app.state.context = context
+    # Incident changes pushed to open tabs (``GET /events``); listens once a tab opens.
+    app.state.live = LiveUpdates(database)
     context.metrics.watch_database(database.availability)
     problems.install(app, pages=page_errors)
     app.add_exception_handler(LoginRequired, page_errors.on_login_required)
@@ -155,6 +158,7 @@ def create_app(
         notification_changes.router,
         verify.router,
         app_shell.router,
+        live.router,
     ):
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

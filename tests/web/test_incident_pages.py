@@ -322,7 +322,7 @@ async def test_untrusted_alert_content_is_escaped_and_only_web_links_are_links(
 
 async def test_the_nav_links_incidents(seed: Seed, crew: Crew) -> None:
     home = await (await browser(seed, crew.alice)).get("/")
-    assert '<a href="/incidents">Incidents</a>' in home.text
+    assert '<a href="/incidents">Incidents <span id="open-count"' in home.text
 
 
 async def test_home_lists_the_open_incidents_that_paged_me(

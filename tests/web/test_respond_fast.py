@@ -244,7 +244,7 @@ async def test_the_incident_page_ranks_its_buttons_and_offers_keys(
     low = await alert(seed, client, crew.key, "Disk at 80%", "disk", severity="warning")
     alice = await browser(seed, crew.alice)
     page = await alice.get(f"/incidents/{urgent}")
-    assert '<p class="state urgent" id="incident-state">' in page.text
+    assert '<p class="state urgent" id="incident-state" data-live' in page.text
     assert 'class="badge status-triggered urgent"' in page.text
     buttons = re.findall(
         r'<button type="submit" class="(\w+)"[^>]*>(?:<kbd[^>]*>\w</kbd> )?([^<]+)</', page.text
@@ -264,11 +264,11 @@ async def test_the_incident_page_ranks_its_buttons_and_offers_keys(
     assert "Keyboard: a acknowledge, r resolve, e escalate" in text_of(page)
     # Low urgency is not shouted; once acknowledged, Resolve becomes the first button.
     quiet = await alice.get(f"/incidents/{low}")
-    assert '<p class="state" id="incident-state">' in quiet.text
+    assert '<p class="state" id="incident-state" data-live' in quiet.text
     assert "urgent" not in re.sub(r"<script.*?</script>", "", quiet.text)
     await submit(alice, f"/incidents/{urgent}", f"/incidents/{urgent}/acknowledge")
     acknowledged = await alice.get(f"/incidents/{urgent}")
-    assert '<p class="state" id="incident-state">' in acknowledged.text
+    assert '<p class="state" id="incident-state" data-live' in acknowledged.text
     assert 'data-shortcut="a"' not in acknowledged.text
     assert re.search(
         r'class="primary" aria-keyshortcuts="r"><kbd aria-hidden="true">r</kbd> Resolve<',

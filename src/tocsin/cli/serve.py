@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from tocsin.engine.loop import Engine
 from tocsin.metrics import Metrics
 from tocsin.notify import notifier as notify
 from tocsin.security import secret_key
+from tocsin.web.live.listener import LiveUpdates
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +117,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
     database = _database(settings, url)
     metrics = Metrics()
     engine_task: asyncio.Task[None] | None = None
+    live: LiveUpdates | None = None
     stopping = asyncio.Event()
     try:
         await _welcome_first_admin(settings, database)
@@ -126,6 +128,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             secret=secret_key.load_or_create(settings),
             metrics=metrics,
         )
+        live = app.state.live
         if with_engine:
             notifier = notify.build(settings, database, clock)
             engine_task = asyncio.create_task(
@@ -143,7 +146,7 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             ssl_keyfile=settings.tls_key,
         )
         server = _Server(config)
-        _stop_on_signals(server)
+        _stop_on_signals(server, on_stop=live.hub.end_all)
         log.info(
             "serving",
             url=settings.base_url,
@@ -153,6 +156,8 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
         await server.serve()
     finally:
         stopping.set()
+        if live is not None:
+            await live.close()
         if engine_task is not None:
             # The engine finishes its current tick (a transaction) and stops.
             await asyncio.gather(engine_task, return_exceptions=True)
@@ -172,13 +177,15 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _stop_on_signals(server: uvicorn.Server) -> None:
+def _stop_on_signals(server: uvicorn.Server, *, on_stop: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         if server.should_exit:
             server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
         server.should_exit = True
+        # Open event streams never finish by themselves; uvicorn would wait for them.
+        on_stop()
 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop)

@@ -20,6 +20,7 @@ from tocsin import __version__
 from tocsin.actions import principals
 from tocsin.actions.actors import Actor
 from tocsin.actions.identity import logins
+from tocsin.actions.incidents import queries as incident_queries
 from tocsin.db.models.users import User
 from tocsin.domain.access import Action, is_allowed
 from tocsin.errors import CsrfFailed
@@ -46,6 +47,9 @@ class SignedIn:
     user: User
     actor: Actor
     session_token: str
+    # Open incidents of the viewer's teams: "(3) tocsin" in the tab title and the nav,
+    # kept live by ``static/live.js``.
+    open_count: int = 0
 
     def can(self, action: Action, **kwargs: Any) -> bool:
         return is_allowed(self.actor.principal, action, **kwargs)
@@ -64,7 +68,10 @@ async def _page_actor(request: Request, session: DbSession, now: Now) -> SignedI
     user, _ = resolved
     principal = await principals.user_principal(session, user)
     actor = Actor(principal, client_ip(request), request.headers.get("user-agent"))
-    return SignedIn(user, actor, token)
+    open_count = await incident_queries.count_open_of_teams(
+        session, actor=actor, team_ids=list(principal.team_roles)
+    )
+    return SignedIn(user, actor, token, open_count)
 
 
 PageActor = Annotated[SignedIn, Depends(_page_actor)]

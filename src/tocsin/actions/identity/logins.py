@@ -202,21 +202,11 @@ async def peek_login_link(session: AsyncSession, *, token: str, now: datetime) -
 async def resolve_session(
     session: AsyncSession, *, token: str, policy: SessionPolicy, now: datetime
 ) -> tuple[User, WebSession] | None:
-    row = (
-        await session.execute(
-            sa.select(User, WebSession)
-            .join(WebSession, WebSession.user_id == User.id)
-            .where(WebSession.token_hash == tokens.digest(token))
-        )
-    ).first()
+    row = await _session_row(session, token)
     if row is None:
         return None
     user, web_session = row
-    if (
-        not user.is_active
-        or web_session.expires_at <= now
-        or web_session.last_seen_at + policy.idle <= now
-    ):
+    if not _valid(user, web_session, policy, now):
         await session.execute(sa.delete(WebSession).where(WebSession.id == web_session.id))
         return None
     if now - web_session.last_seen_at >= LAST_SEEN_RESOLUTION:
@@ -224,6 +214,37 @@ async def resolve_session(
             sa.update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now)
         )
     return user, web_session
+
+
+async def session_user(
+    session: AsyncSession, *, token: str, policy: SessionPolicy, now: datetime
+) -> User | None:
+    """The user of a session that is still valid, without marking it used: an open live
+    stream checks it now and then, and a tab merely left open must not keep a session
+    alive past its idle timeout."""
+    row = await _session_row(session, token)
+    if row is None or not _valid(*row, policy, now):
+        return None
+    return row[0]
+
+
+async def _session_row(session: AsyncSession, token: str) -> tuple[User, WebSession] | None:
+    row = (
+        await session.execute(
+            sa.select(User, WebSession)
+            .join(WebSession, WebSession.user_id == User.id)
+            .where(WebSession.token_hash == tokens.digest(token))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _valid(user: User, web_session: WebSession, policy: SessionPolicy, now: datetime) -> bool:
+    return (
+        user.is_active
+        and web_session.expires_at > now
+        and web_session.last_seen_at + policy.idle > now
+    )
 
 
 async def logout(session: AsyncSession, *, actor: Actor, token: str, now: datetime) -> None:

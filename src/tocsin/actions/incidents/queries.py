@@ -149,3 +149,19 @@ async def open_paged_to(
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def count_open_of_teams(
+    session: AsyncSession, *, actor: Actor, team_ids: Sequence[uuid.UUID]
+) -> int:
+    """Open (triggered or acknowledged) incidents of ``team_ids``: the count the pages
+    show in the tab title and the nav, for the viewer's own teams."""
+    authorize(actor.principal, Action.READ_INCIDENTS)
+    if not team_ids:
+        return 0
+    count = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Incident)
+        .where(Incident.team_id.in_(team_ids), Incident.status.in_(OPEN))
+    )
+    return count or 0

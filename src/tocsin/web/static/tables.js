@@ -17,3 +17,5 @@ function labelCells(root) {
 
 document.addEventListener("DOMContentLoaded", () => labelCells(document));
 document.addEventListener("htmx:afterSettle", () => labelCells(document));
+// A part of the page replaced by live.js is labelled again.
+document.addEventListener("tocsin:swapped", (event) => labelCells(event.target));

@@ -14,6 +14,8 @@ from tocsin.errors import CsrfFailed, RateLimited
 from tocsin.http import csrf
 from tocsin.http.context import AppContext, context_of
 from tocsin.http.deps import DbSession, Now, client_ip
+from tocsin.security import tokens
+from tocsin.web.live.listener import live_of
 from tocsin.web.pages import redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +127,7 @@ async def logout(request: Request, session: DbSession, now: Now) -> Response:
             request.headers.get("user-agent"),
         )
         await logins.logout(session, actor=actor, token=token, now=now)
+        live_of(request).hub.end_session(tokens.digest(token))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(csrf.SESSION_COOKIE, path="/")
     return response
