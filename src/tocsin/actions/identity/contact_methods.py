@@ -315,6 +315,22 @@ async def connect(
     return method
 
 
+async def linked_user(session: AsyncSession, *, kind: ChannelKind, address: str) -> User | None:
+    """The active person whose verified method of ``kind`` is ``address``: whom a press
+    in a chat app acts as (a Slack or Teams account is linked to one person)."""
+    return await session.scalar(
+        sa.select(User)
+        .join(ContactMethod, ContactMethod.user_id == User.id)
+        .where(
+            ContactMethod.kind == kind,
+            ContactMethod.address == address,
+            ContactMethod.verified_at.is_not(None),
+            User.is_active.is_(True),
+        )
+        .limit(1)
+    )
+
+
 async def resend_verification(
     session: AsyncSession,
     *,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -31,25 +31,38 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions import principals
 from tocsin.actions.actors import Actor
 from tocsin.clock import Clock
 from tocsin.db.models.users import User
 from tocsin.domain.access import TeamRole
-from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
+from tocsin.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from tocsin.http.context import AppContext, context_of
 from tocsin.http.deps import client_ip
 from tocsin.notify.channels.slack import acting, blocks, commands, workspaces
 from tocsin.notify.channels.slack.manifest import BOT_SCOPES
 from tocsin.notify.channels.slack.web_api import SlackApi
-from tocsin.security import secret_key, tokens
-from tocsin.web.pages import PageActor, render, require_csrf
+from tocsin.web import account_links
+from tocsin.web.pages import PageActor, render
 
 router = APIRouter(include_in_schema=False)
 
+
+async def _link(
+    session: AsyncSession, actor: Actor, user: User, team_id: str, user_id: str, now: datetime
+) -> object:
+    return await workspaces.link(
+        session, actor=actor, user=user, team_id=team_id, slack_user_id=user_id, now=now
+    )
+
+
+# /slack/link: the link /tocsin link answers with.
+LINKS = account_links.AccountLinks("slack", "team", _link)
+router.include_router(LINKS.router())
+
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
-LINK_LIFE = timedelta(minutes=10)
 # Slack's request timestamps are Unix seconds: more digits than this is not one.
 TIMESTAMP_DIGITS = 12
 
@@ -141,7 +154,7 @@ async def slash_command(request: Request) -> Response:
     if parsed.verb is commands.Verb.LINK:
         return _ephemeral(
             "Open this link within 10 minutes, signed in to tocsin, to link your Slack "
-            f"account: {_link_url(context, team_id, user_id)}"
+            f"account: {LINKS.url(context, team_id, user_id)}"
         )
     actor = await _linked(context, team_id, user_id, client_ip(request))
     if actor is None:
@@ -278,78 +291,6 @@ async def events(request: Request) -> Response:
                 now=context.clock.now(),
             )
     return Response(status_code=200)
-
-
-def _link_secret(context: AppContext) -> bytes:
-    return secret_key.derive(secret_key.load_or_create(context.settings), "tocsin slack link v1")
-
-
-def _link_url(context: AppContext, team_id: str, user_id: str) -> str:
-    expires = int(context.clock.now().timestamp() + LINK_LIFE.total_seconds())
-    message = f"{team_id}:{user_id}:{expires}"
-    signed = tokens.sign(_link_secret(context), message)
-    query = urlencode({"team": team_id, "user": user_id, "expires": expires, "sig": signed})
-    return f"{context.settings.base_url}/slack/link?{query}"
-
-
-def _link_target(request: Request) -> tuple[str, str] | None:
-    """The Slack account a link names, if its signature holds and it has not expired."""
-    context = context_of(request)
-    params = request.query_params
-    team_id, user_id = params.get("team", ""), params.get("user", "")
-    expires, signature = params.get("expires", ""), params.get("sig", "")
-    if not expires.isdigit() or len(expires) > TIMESTAMP_DIGITS:
-        return None
-    if int(expires) < context.clock.now().timestamp():
-        return None
-    message = f"{team_id}:{user_id}:{expires}"
-    if not tokens.signature_matches(_link_secret(context), message, signature):
-        return None
-    return team_id, user_id
-
-
-@router.get("/slack/link")
-async def link_page(request: Request, signed_in: PageActor) -> HTMLResponse:
-    target = _link_target(request)
-    return render(
-        request,
-        "slack/link.html",
-        signed_in=signed_in,
-        state="ask" if target else "broken",
-        query=request.url.query,
-    )
-
-
-@router.post("/slack/link")
-async def link(request: Request, signed_in: PageActor) -> HTMLResponse:
-    await require_csrf(request, signed_in)
-    target = _link_target(request)
-    if target is None:
-        return render(request, "slack/link.html", signed_in=signed_in, state="broken", query="")
-    context = context_of(request)
-    try:
-        async with context.database.transaction() as session:
-            user = await session.get(User, signed_in.user.id)
-            assert user is not None
-            await workspaces.link(
-                session,
-                actor=signed_in.actor,
-                user=user,
-                team_id=target[0],
-                slack_user_id=target[1],
-                now=context.clock.now(),
-            )
-    except Conflict as error:
-        return render(
-            request,
-            "slack/link.html",
-            signed_in=signed_in,
-            state="taken",
-            detail=error.detail,
-            query="",
-            status_code=409,
-        )
-    return render(request, "slack/link.html", signed_in=signed_in, state="done", query="")
 
 
 @router.get("/slack/install")

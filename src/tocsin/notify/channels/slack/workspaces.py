@@ -292,16 +292,8 @@ async def first_seen(session: AsyncSession, *, signature: str, now: datetime) ->
 
 async def linked_user(session: AsyncSession, *, team_id: str, user_id: str) -> User | None:
     """The active tocsin person this Slack user is linked to, if any."""
-    return await session.scalar(
-        sa.select(User)
-        .join(ContactMethod, ContactMethod.user_id == User.id)
-        .where(
-            ContactMethod.kind == ChannelKind.SLACK,
-            ContactMethod.address == address(team_id, user_id),
-            ContactMethod.verified_at.is_not(None),
-            User.is_active.is_(True),
-        )
-        .limit(1)
+    return await contact_methods.linked_user(
+        session, kind=ChannelKind.SLACK, address=address(team_id, user_id)
     )
 
 

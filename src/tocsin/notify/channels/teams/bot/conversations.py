@@ -125,16 +125,8 @@ async def _methods(
 
 async def linked_user(session: AsyncSession, *, tenant_id: str, aad_object_id: str) -> User | None:
     """The active tocsin person this Teams user is linked to, if any."""
-    return await session.scalar(
-        sa.select(User)
-        .join(ContactMethod, ContactMethod.user_id == User.id)
-        .where(
-            ContactMethod.kind == ChannelKind.TEAMS,
-            ContactMethod.address == address(tenant_id, aad_object_id),
-            ContactMethod.verified_at.is_not(None),
-            User.is_active.is_(True),
-        )
-        .limit(1)
+    return await contact_methods.linked_user(
+        session, kind=ChannelKind.TEAMS, address=address(tenant_id, aad_object_id)
     )
 
 

@@ -15,31 +15,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import JwtTokenValidator, TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.fastapi import CloudAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
+from tocsin.actions.actors import Actor
 from tocsin.db.models.users import User
-from tocsin.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from tocsin.http.context import AppContext, context_of
+from tocsin.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from tocsin.http.context import context_of
 from tocsin.notify.channels.teams.bot import connector, conversations
 from tocsin.notify.channels.teams.bot.handler import TocsinBot
-from tocsin.security import secret_key, tokens
-from tocsin.web.pages import PageActor, render, require_csrf
+from tocsin.web import account_links
 
 router = APIRouter(include_in_schema=False)
-LINK_LIFE = timedelta(minutes=10)
-# Unix seconds: more digits than this is not one.
-TIMESTAMP_DIGITS = 12
+
+
+async def _link(
+    session: AsyncSession, actor: Actor, user: User, tenant_id: str, user_id: str, now: datetime
+) -> object:
+    return await conversations.link(
+        session, actor=actor, user=user, tenant_id=tenant_id, aad_object_id=user_id, now=now
+    )
+
+
+# /teams/link: the link the bot answers "link" with.
+LINKS = account_links.AccountLinks("teams", "tenant", _link)
+router.include_router(LINKS.router())
 
 
 class _Validator(JwtTokenValidator):  # type: ignore[misc]
@@ -89,7 +99,7 @@ def _bot(request: Request) -> _Bot:
             context.database,
             context.clock,
             base_url=settings.base_url,
-            link_url=lambda tenant, user: _link_url(context, tenant, user),
+            link_url=lambda tenant, user: LINKS.url(context, tenant, user),
         )
         built = _Bot(
             adapter,
@@ -137,76 +147,3 @@ async def messages(request: Request) -> Response:
     request.state.claims_identity = await _claims(request, bot)
     answer: Response = await bot.adapter.process(request, bot.handler)
     return answer
-
-
-def _link_secret(context: AppContext) -> bytes:
-    return secret_key.derive(secret_key.load_or_create(context.settings), "tocsin teams link v1")
-
-
-def _link_url(context: AppContext, tenant_id: str, aad_object_id: str) -> str:
-    expires = int(context.clock.now().timestamp() + LINK_LIFE.total_seconds())
-    signed = tokens.sign(_link_secret(context), f"{tenant_id}:{aad_object_id}:{expires}")
-    query = urlencode(
-        {"tenant": tenant_id, "user": aad_object_id, "expires": expires, "sig": signed}
-    )
-    return f"{context.settings.base_url}/teams/link?{query}"
-
-
-def _link_target(request: Request) -> tuple[str, str] | None:
-    """The Teams user a link names, if its signature holds and it has not expired."""
-    context = context_of(request)
-    params = request.query_params
-    tenant_id, user_id = params.get("tenant", ""), params.get("user", "")
-    expires, signature = params.get("expires", ""), params.get("sig", "")
-    if not expires.isdigit() or len(expires) > TIMESTAMP_DIGITS:
-        return None
-    if int(expires) < context.clock.now().timestamp():
-        return None
-    message = f"{tenant_id}:{user_id}:{expires}"
-    if not tokens.signature_matches(_link_secret(context), message, signature):
-        return None
-    return tenant_id, user_id
-
-
-@router.get("/teams/link")
-async def link_page(request: Request, signed_in: PageActor) -> HTMLResponse:
-    target = _link_target(request)
-    return render(
-        request,
-        "teams/link.html",
-        signed_in=signed_in,
-        state="ask" if target else "broken",
-        query=request.url.query,
-    )
-
-
-@router.post("/teams/link")
-async def link(request: Request, signed_in: PageActor) -> HTMLResponse:
-    await require_csrf(request, signed_in)
-    target = _link_target(request)
-    if target is None:
-        return render(request, "teams/link.html", signed_in=signed_in, state="broken", query="")
-    context = context_of(request)
-    try:
-        async with context.database.transaction() as session:
-            user = await session.get(User, signed_in.user.id)
-            assert user is not None
-            await conversations.link(
-                session,
-                actor=signed_in.actor,
-                user=user,
-                tenant_id=target[0],
-                aad_object_id=target[1],
-                now=context.clock.now(),
-            )
-    except (Conflict, NotFound) as error:
-        return render(
-            request,
-            "teams/link.html",
-            signed_in=signed_in,
-            state="taken",
-            detail=error.detail,
-            query="",
-            status_code=409,
-        )
-    return render(request, "teams/link.html", signed_in=signed_in, state="done", query="")
