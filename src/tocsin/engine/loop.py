@@ -29,12 +29,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 import structlog
 from sqlalchemy.exc import DBAPIError
 
 from tocsin.actions.wake import WAKE_CHANNEL
 from tocsin.clock import Clock
+from tocsin.db import listening
 from tocsin.db.availability import backoff
 from tocsin.db.session import Database
 from tocsin.engine import follow_ups
@@ -58,10 +58,6 @@ SLOW_TICK = timedelta(seconds=5)
 # unreachable it waits for the database instead, and runs the moment it is back.
 FAILURE_BACKOFF_FIRST = 1.0
 FAILURE_BACKOFF_CEILING = 60.0
-# The LISTEN connection reconnects after 0.5, 1, 2 … up to 30 s, or when the database is
-# back; without it the lanes still poll every ``poll_interval``.
-LISTEN_BACKOFF_FIRST = 0.5
-LISTEN_BACKOFF_CEILING = 30.0
 
 
 def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[Module]:
@@ -240,36 +236,16 @@ class Engine:
             self._wakes[name].set()
 
     async def _listen(self) -> None:
-        """LISTEN on a connection of its own (outside the pool), reconnecting with a
-        jittered backoff, or as soon as the database is back after an outage."""
-        availability = self.database.availability
-        failures = 0
-        while True:
-            started = time.monotonic()
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.database.conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {WAKE_CHANNEL}")
-                    failures = 0
-                    availability.succeeded(started)
-                    # Work may have been created while we were not listening.
-                    self._wake()
-                    async for notify in conn.notifies():
-                        self._wake(notify.payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not availability.failed(error):
-                    log.warning("engine listen connection lost", error=repr(error))
-            failures += 1
-            delay = backoff(
-                failures - 1, first=LISTEN_BACKOFF_FIRST, ceiling=LISTEN_BACKOFF_CEILING
-            )
-            if availability.up:
-                await asyncio.sleep(delay)
-            else:
-                await availability.wait_until_up(delay)
+        """LISTEN on a connection of its own (``db/listening.py``); without it the lanes
+        still poll every ``poll_interval``."""
+        await listening.listen_forever(
+            self.database,
+            WAKE_CHANNEL,
+            # Work may have been created while nothing was listening.
+            on_listening=self._wake,
+            on_notify=self._wake,
+            name="engine",
+        )
 
 
 async def _first_of(waiters: Sequence[asyncio.Future[Any]], *, seconds: float) -> None:

@@ -1,31 +1,24 @@
 """The one LISTEN connection of a server process, feeding the hub.
 
 It is opened when the first tab subscribes (a process nobody watches holds no extra
-connection) and kept for the life of the process. Like the engine's (``engine/loop.py``)
-it lives outside the pool, reconnects with a jittered backoff, and during a database
-outage waits for ``Availability`` instead of retrying and logging on its own: an outage is
-one line in the log, however many tabs are open. On every (re)connection every tab is
-told to re-fetch, since changes made while nobody listened were never heard.
+connection) and kept for the life of the process. Like the engine's, it is
+``db/listening.listen_forever``: outside the pool, reconnecting with a jittered backoff,
+and during a database outage waiting for ``Availability`` instead of retrying and logging
+on its own, so an outage is one line in the log, however many tabs are open. On every
+(re)connection every tab is told to re-fetch, since changes made while nobody listened
+were never heard.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 
-import psycopg
-import structlog
 from starlette.requests import HTTPConnection
 
-from tocsin.db.availability import backoff
+from tocsin.db import listening
 from tocsin.db.session import Database
 from tocsin.web.live import changes
 from tocsin.web.live.hub import Hub
-
-log = structlog.get_logger(__name__)
-
-BACKOFF_FIRST = 0.5
-BACKOFF_CEILING = 30.0
 
 
 class LiveUpdates:
@@ -48,35 +41,24 @@ class LiveUpdates:
             self._task = None
 
     async def _listen(self) -> None:
-        availability = self.database.availability
-        failures = 0
-        while True:
-            started = time.monotonic()
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.database.conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {changes.LIVE_CHANNEL}")
-                    failures = 0
-                    availability.succeeded(started)
-                    self.listening.set()
-                    self.hub.resync()
-                    async for notify in conn.notifies():
-                        change = changes.parse(notify.payload)
-                        if change is not None:
-                            self.hub.publish(change)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not availability.failed(error):
-                    log.warning("live listen connection lost", error=repr(error))
-            self.listening.clear()
-            failures += 1
-            delay = backoff(failures - 1, first=BACKOFF_FIRST, ceiling=BACKOFF_CEILING)
-            if availability.up:
-                await asyncio.sleep(delay)
-            else:
-                await availability.wait_until_up(delay)
+        await listening.listen_forever(
+            self.database,
+            changes.LIVE_CHANNEL,
+            on_listening=self._listening,
+            on_notify=self._notified,
+            on_lost=self.listening.clear,
+            name="live",
+        )
+
+    def _listening(self) -> None:
+        self.listening.set()
+        # Changes made while nothing listened were never heard: every tab re-fetches.
+        self.hub.resync()
+
+    def _notified(self, payload: str) -> None:
+        change = changes.parse(payload)
+        if change is not None:
+            self.hub.publish(change)
 
 
 def live_of(connection: HTTPConnection) -> LiveUpdates:
