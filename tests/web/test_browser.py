@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,65 +18,42 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import cloned_database
 from tests.fakes.push import FakePushService, unb64url
-from tests.live_server import LiveServer, running_tocsin
+from tests.live_server import LiveServer
+from tests.web.browsing import (
+    BROWSER_TESTS,
+    live_tocsin,
+    new_person,
+    service_paging,
+    setup_key,
+    signed_in_admin,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium keeps trying to reach Google on a machine with no internet.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")
 def server(
     server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    with (
-        cloned_database(server_url, template_database) as url,
-        # The fake push service of the push test listens on 127.0.0.1, over http.
-        running_tocsin(
-            url,
-            tmp_path_factory.mktemp("browser"),
-            extra_env={"TOCSIN_ALLOW_PRIVATE_DESTINATIONS": "true"},
-        ) as live,
-    ):
+    # The fake push service of the push test listens on 127.0.0.1, over http.
+    with live_tocsin(
+        server_url,
+        template_database,
+        tmp_path_factory.mktemp("browser"),
+        TOCSIN_ALLOW_PRIVATE_DESTINATIONS="true",
+    ) as live:
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
 def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: Browser) -> None:
-    created = server.cli("users", "create", "ada@example.com", "--name", "Ada Admin", "--admin")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    assert link, created.stdout
-    server.cli("users", "create", "bob@example.com", "--name", "Bob Builder")
+    _, link = new_person(server, "Ada Admin", "--admin")
+    new_person(server, "Bob Builder")
 
     page: Page = browser.new_page()
-    page.goto(link.group(1))
+    page.goto(link)
     expect(page.get_by_role("heading", name="Sign in as Ada Admin")).to_be_visible()
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/profile"))
@@ -89,7 +65,7 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
-    page.get_by_label("Email").fill("ADA@example.com")
+    page.get_by_label("Email").fill("ADA.Admin@example.com")
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Hello, Ada Admin")).to_be_visible()
@@ -100,7 +76,9 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
     page.get_by_role("button", name="Create team").click()
     expect(page.get_by_role("heading", name="Payments")).to_be_visible()
 
-    page.get_by_label("New member", exact=True).select_option(label="Bob Builder (bob@example.com)")
+    page.get_by_label("New member", exact=True).select_option(
+        label="Bob Builder (bob.builder@example.com)"
+    )
     page.get_by_label("Role of the new member").select_option("observer")
     page.get_by_role("button", name="Add member").click()
     expect(page.get_by_role("status")).to_have_text("Member added.")
@@ -127,13 +105,9 @@ def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: B
 def test_an_alert_becomes_an_incident_that_a_responder_acknowledges(
     server: LiveServer, browser: Browser
 ) -> None:
-    created = server.cli("users", "create", "rita@example.com", "--name", "Rita Responder")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    rita_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
-    assert link, created.stdout
-    assert rita_id, created.stdout
-    key = _setup_key(server)
-    integration_key = _service_paging(server, key, rita_id.group(1))
+    rita_id, link = new_person(server, "Rita Responder")
+    key = setup_key(server)
+    integration_key = service_paging(server, key, rita_id)
     sent = httpx.post(
         f"{server.base_url}/ingest/{integration_key}",
         json={"title": "Checkout error rate above 5%", "dedup_key": "checkout-5xx"},
@@ -142,7 +116,7 @@ def test_an_alert_becomes_an_incident_that_a_responder_acknowledges(
     assert sent.status_code == 202, sent.text
 
     page: Page = browser.new_page()
-    page.goto(link.group(1))
+    page.goto(link)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/profile"))
     page.get_by_role("link", name="Incidents").click()
@@ -161,12 +135,8 @@ def test_an_alert_becomes_an_incident_that_a_responder_acknowledges(
 def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_service_worker(
     server: LiveServer, browser: Browser
 ) -> None:
-    created = server.cli("users", "create", "pia@example.com", "--name", "Pia Pager")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    pia_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
-    assert link, created.stdout
-    assert pia_id, created.stdout
-    integration_key = _service_paging(server, _setup_key(server), pia_id.group(1), name="Web")
+    pia_id, link = new_person(server, "Pia Pager")
+    integration_key = service_paging(server, setup_key(server), pia_id, name="Web")
     push_service = FakePushService()
     push_service.start()
     try:
@@ -188,7 +158,7 @@ def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_servic
             "};"
         )
         page = context.new_page()
-        page.goto(link.group(1))
+        page.goto(link)
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(re.compile(r"/profile"))
         page.goto(f"{server.base_url}/profile/notifications")
@@ -229,7 +199,7 @@ def test_push_is_enabled_on_a_device_and_its_button_acknowledges_from_the_servic
         assert any(body.startswith("Acknowledged: #") for body in bodies), bodies
         # Acknowledged: every device's notification is replaced, silently.
         replaced = push_service.expect(subscription).payload
-        assert replaced["body"] == "Acknowledged by pia@example.com"
+        assert replaced["body"] == "Acknowledged by pia.pager@example.com"
         assert replaced["actions"] == []
         context.close()
     finally:
@@ -267,19 +237,6 @@ LISTINGS = (
 )
 
 
-def _signed_in_admin(server: LiveServer, browser: Browser, name: str, width: int) -> Page:
-    """A new platform admin, signed in through their one-time link, on a new page."""
-    email = f"{name.lower().replace(' ', '.')}@example.com"
-    created = server.cli("users", "create", email, "--name", name, "--admin")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    assert link, created.stdout
-    page = browser.new_page(viewport={"width": width, "height": 844 if width < 700 else 800})
-    page.goto(link.group(1))
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/profile"))
-    return page
-
-
 def _detail_pages(page: Page, server: LiveServer) -> list[str]:
     """The first detail page of each kind: the earlier tests of this module made teams,
     policies, services, integrations, incidents and mail."""
@@ -296,7 +253,7 @@ def _detail_pages(page: Page, server: LiveServer) -> list[str]:
 def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
     server: LiveServer, browser: Browser, width: int, tmp_path: Path
 ) -> None:
-    page = _signed_in_admin(server, browser, f"Wanda {width}", width)
+    page = signed_in_admin(server, browser, f"Wanda {width}", width)
     details = _detail_pages(page, server)
     assert len(details) >= 5, details
     wide: dict[str, int] = {}
@@ -313,7 +270,7 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
 def test_every_destructive_button_asks_in_a_dialog_and_cancel_changes_nothing(
     server: LiveServer, browser: Browser
 ) -> None:
-    page = _signed_in_admin(server, browser, "Cy Careful", 390)
+    page = signed_in_admin(server, browser, "Cy Careful", 390)
     asked: dict[str, list[str]] = {}
     for path in ("/admin/api-keys", "/profile/notifications", *_detail_pages(page, server)):
         page.goto(f"{server.base_url}{path}")
@@ -345,7 +302,7 @@ def test_the_main_pages_have_no_serious_accessibility_faults(
     signed_out.goto(f"{server.base_url}/login")
     faults = {"/login": _serious(axe.run(signed_out).response)}
     signed_out.close()
-    page = _signed_in_admin(server, browser, "Axel Access", 1280)
+    page = signed_in_admin(server, browser, "Axel Access", 1280)
     for path in (*PAGES, *_detail_pages(page, server)):
         page.goto(f"{server.base_url}{path}")
         faults[path] = _serious(axe.run(page).response)
@@ -361,47 +318,3 @@ def _serious(results: dict[str, Any]) -> list[str]:
         for violation in results["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
-
-
-def _setup_key(server: LiveServer) -> str:
-    scopes = ("users:read", "teams:write", "policies:write", "services:write")
-    args = [arg for scope in (*scopes, "integrations:write") for arg in ("--scope", scope)]
-    issued = server.cli("api-keys", "create", "--name", "browser test setup", *args)
-    return issued.stdout.strip().splitlines()[-1]
-
-
-def _service_paging(
-    server: LiveServer, api_key: str, user_id: str, *, name: str = "Checkout"
-) -> str:
-    """A team, a policy paging ``user_id`` and a service with a generic integration;
-    returns the integration key."""
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
-    ) as api:
-
-        def post(path: str, body: dict[str, object]) -> dict[str, object]:
-            response = api.post(path, json=body)
-            assert response.status_code in (200, 201), response.text
-            result: dict[str, object] = response.json()
-            return result
-
-        team = post("/api/v1/teams", {"name": name})
-        post(f"/api/v1/teams/{team['id']}/members", {"user_id": user_id, "role": "responder"})
-        level = {"delay_minutes": 5, "targets": [{"kind": "user", "id": user_id}]}
-        policy = post(
-            "/api/v1/escalation-policies",
-            {"team_id": team["id"], "name": "Checkout on call", "levels": [level]},
-        )
-        service = post(
-            "/api/v1/services",
-            {
-                "team_id": team["id"],
-                "name": f"{name.lower()}-api",
-                "escalation_policy_id": policy["id"],
-            },
-        )
-        integration = post(
-            "/api/v1/integrations",
-            {"name": f"{name.lower()} alerts", "kind": "generic", "service_id": service["id"]},
-        )
-        return str(integration["key"])

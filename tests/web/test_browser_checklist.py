@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import cloned_database
-from tests.live_server import LiveServer, running_tocsin
-from tests.web.test_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.live_server import LiveServer
+from tests.web.browsing import (
+    BROWSER_TESTS,
+    VIEWPORTS,
+    live_tocsin,
+    new_person,
+    scroll_width,
+    sign_in,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TESTS
 
 STEPS = 8
 
@@ -29,34 +31,16 @@ def server(
     server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A tocsin of its own for each viewport: the checklist starts from nothing."""
-    with (
-        cloned_database(server_url, template_database) as url,
-        running_tocsin(url, tmp_path_factory.mktemp("checklist")) as live,
-    ):
+    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("checklist")) as live:
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_the_checklist_leads_from_nothing_to_an_acknowledged_test_page(
     server: LiveServer, browser: Browser, width: int, height: int
 ) -> None:
-    created = server.cli("users", "create", "ivy@example.com", "--name", "Ivy Admin", "--admin")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    assert link, created.stdout
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(link.group(1))
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/profile"))
+    _, link = new_person(server, "Ivy Admin", "--admin")
+    page = sign_in(browser, link, width, height)
 
     def step(title: str, done_before: int) -> None:
         """From the home page, follow the checklist's step ``title``."""
@@ -121,5 +105,4 @@ def test_the_checklist_leads_from_nothing_to_an_acknowledged_test_page(
 
 
 def fits(page: Page, width: int) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width, f"{page.url} is {scroll} px wide at {width}"
+    assert scroll_width(page) <= width, f"{page.url} is {scroll_width(page)} px wide at {width}"

@@ -12,33 +12,25 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import cloned_database
-from tests.live_server import LiveServer, running_tocsin
-from tests.web.test_browser import _service_paging, _setup_key, browser, pytestmark
+from tests.live_server import LiveServer
+from tests.web.browsing import BROWSER_TESTS, live_tocsin, new_person, service_paging, setup_key
 
-__all__ = ["browser", "pytestmark"]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")
 def server(
     server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    with (
-        cloned_database(server_url, template_database) as url,
-        running_tocsin(url, tmp_path_factory.mktemp("live")) as live,
-    ):
+    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("live")) as live:
         yield live
 
 
 def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_within_a_second(
     server: LiveServer, browser: Browser
 ) -> None:
-    created = server.cli("users", "create", "lena@example.com", "--name", "Lena Live")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    lena_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
-    assert link, created.stdout
-    assert lena_id, created.stdout
-    integration_key = _service_paging(server, _setup_key(server), lena_id.group(1), name="Live")
+    lena_id, link = new_person(server, "Lena Live")
+    integration_key = service_paging(server, setup_key(server), lena_id, name="Live")
     responder = server.cli(
         "api-keys", "create", "--name", "responder bot",
         "--scope", "incidents:read", "--scope", "incidents:write",
@@ -57,7 +49,7 @@ def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_wit
         incident = alert("Disk full on db-1")
         context = browser.new_context()
         page = context.new_page()
-        page.goto(link.group(1))
+        page.goto(link)
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(re.compile(r"/profile"))
         page.goto(f"{server.base_url}/incidents/{incident}")

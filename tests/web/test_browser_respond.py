@@ -10,39 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.conftest import cloned_database
-from tests.live_server import LiveServer, running_tocsin
-from tests.web.test_browser import CHROMIUM, CHROMIUM_FLAGS, _service_paging, _setup_key
+from tests.live_server import LiveServer
+from tests.web.browsing import (
+    BROWSER_TESTS,
+    VIEWPORTS,
+    live_tocsin,
+    new_person,
+    scroll_width,
+    service_paging,
+    setup_key,
+    sign_in,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-
-VIEWPORTS = [(390, 844), (1280, 800)]
-
-
-@pytest.fixture(scope="module")
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with (
-        cloned_database(server_url, template_database) as url,
-        running_tocsin(url, tmp_path_factory.mktemp("respond")) as live,
-    ):
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
+pytestmark = BROWSER_TESTS
 
 
 def _responder_with_alerts(
@@ -50,13 +32,8 @@ def _responder_with_alerts(
 ) -> Page:
     """``name``, a responder paged by a service of their own, those alerts sent to it, and
     a page of the given size signed in as them."""
-    email = f"{name.replace(' ', '.').lower()}@example.com"
-    created = server.cli("users", "create", email, "--name", name, "--time-zone", "UTC")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    user_id = re.search(r"\(([0-9a-f-]{36})\)", created.stdout)
-    assert link, created.stdout
-    assert user_id, created.stdout
-    key = _service_paging(server, _setup_key(server), user_id.group(1), name=f"Shop {name}")
+    user_id, link = new_person(server, name, "--time-zone", "UTC")
+    key = service_paging(server, setup_key(server), user_id, name=f"Shop {name}")
     for title in titles:
         sent = httpx.post(
             f"{server.base_url}/ingest/{key}",
@@ -64,16 +41,15 @@ def _responder_with_alerts(
             timeout=10,
         )
         assert sent.status_code == 202, sent.text
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(link.group(1))
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/profile"))
-    return page
+    return sign_in(browser, link, width, height)
 
 
-def _scrolls_sideways(page: Page, width: int) -> bool:
-    scroll: int = page.evaluate("document.documentElement.scrollWidth")
-    return scroll > width
+@pytest.fixture(scope="module")
+def server(
+    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("respond")) as live:
+        yield live
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
@@ -92,7 +68,7 @@ def test_keys_acknowledge_resolve_and_escalate_an_incident(
         "Keyboard: a acknowledge, r resolve, e escalate (when not typing in a field)."
     )
     page.screenshot(path=str(tmp_path / f"incident-{width}.png"), full_page=True)
-    assert not _scrolls_sideways(page, width)
+    assert scroll_width(page) <= width
 
     # Pressed twice in a hurry: one acknowledgement, not a "someone got there first".
     page.keyboard.press("a")
@@ -122,7 +98,7 @@ def test_keys_acknowledge_resolve_and_escalate_an_incident(
     # Ctrl+A selects text as ever; it acknowledges nothing.
     page.keyboard.press("Control+a")
     expect(page.locator("#incident-state")).to_contain_text("Triggered at")
-    assert not _scrolls_sideways(page, width)
+    assert scroll_width(page) <= width
     page.close()
 
 
@@ -138,7 +114,7 @@ def test_the_rows_ticked_are_acknowledged_then_resolved_from_the_list(
     expect(rows).to_have_count(3)
     expect(page.locator("tr.urgent")).to_have_count(3)
     page.screenshot(path=str(tmp_path / f"list-{width}.png"), full_page=True)
-    assert not _scrolls_sideways(page, width)
+    assert scroll_width(page) <= width
 
     # On a phone the rows are cards (display: block), so they are found by their text.
     def row(title: str) -> Locator:
@@ -154,7 +130,7 @@ def test_the_rows_ticked_are_acknowledged_then_resolved_from_the_list(
     expect(third).to_contain_text("triggered")
     expect(page).to_have_url(listed)  # still the filtered list
     page.screenshot(path=str(tmp_path / f"list-acknowledged-{width}.png"), full_page=True)
-    assert not _scrolls_sideways(page, width)
+    assert scroll_width(page) <= width
 
     # One row's own button, then "select all" (shown once the script runs) and resolve.
     third.get_by_role("button", name="Acknowledge").click()
@@ -165,5 +141,5 @@ def test_the_rows_ticked_are_acknowledged_then_resolved_from_the_list(
     page.get_by_role("button", name="Resolve selected").click()
     expect(page.get_by_role("status")).to_have_text(re.compile(r"^Resolved #\d+, #\d+ and #\d+\.$"))
     expect(rows).to_have_count(0)  # the open list has nothing left of them
-    assert not _scrolls_sideways(page, width)
+    assert scroll_width(page) <= width
     page.close()

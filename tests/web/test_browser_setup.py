@@ -10,50 +10,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import cloned_database
-from tests.live_server import LiveServer, running_tocsin
-from tests.web.test_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.live_server import LiveServer
+from tests.web.browsing import BROWSER_TESTS, live_tocsin, new_person
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")
 def server(
     server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    with (
-        cloned_database(server_url, template_database) as url,
-        running_tocsin(url, tmp_path_factory.mktemp("browser-setup")) as live,
-    ):
+    with live_tocsin(
+        server_url, template_database, tmp_path_factory.mktemp("browser-setup")
+    ) as live:
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
 def test_from_a_new_team_to_a_test_alert_that_pages(server: LiveServer, browser: Browser) -> None:
-    created = server.cli("users", "create", "lea@example.com", "--name", "Lea Lead", "--admin")
-    link = re.search(r"(http://\S+/login/link/\S+)", created.stdout)
-    assert link, created.stdout
+    _, link = new_person(server, "Lea Lead", "--admin")
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     page: Page = context.new_page()
-    page.goto(link.group(1))
+    page.goto(link)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/profile"))
 
@@ -65,7 +47,7 @@ def test_from_a_new_team_to_a_test_alert_that_pages(server: LiveServer, browser:
 
     page.goto(f"{server.base_url}/escalation-policies/new")
     page.get_by_label("Name").fill("Checkout on call")
-    page.get_by_label("Level 1 target 1").select_option(label="Lea Lead (lea@example.com)")
+    page.get_by_label("Level 1 target 1").select_option(label="Lea Lead (lea.lead@example.com)")
     page.get_by_role("button", name="Create policy").click()
     expect(page.get_by_role("status")).to_have_text("Created Checkout on call.")
 

@@ -57,3 +57,5 @@ document.addEventListener("change", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => showSelectAll(document));
 document.addEventListener("htmx:afterSettle", () => showSelectAll(document));
+// The list replaced by a live update (static/live.js) comes with the box hidden again.
+document.addEventListener("tocsin:swapped", (event) => showSelectAll(event.target));
