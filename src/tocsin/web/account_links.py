@@ -71,9 +71,9 @@ class AccountLinks:
             return None
         return scope_id, user_id
 
-    def router(self) -> APIRouter:
-        """``GET`` asks the signed-in person; ``POST`` (their confirmation) links."""
-        router = APIRouter(include_in_schema=False)
+    def add_to(self, router: APIRouter) -> None:
+        """The link's page on the channel's ``router``: ``GET`` asks the signed-in person;
+        ``POST`` (their confirmation) links."""
         template = f"{self.channel}/link.html"
 
         @router.get(self.path)
@@ -106,8 +106,6 @@ class AccountLinks:
                     status_code=409,
                 )
             return render(request, template, signed_in=signed_in, state="done", query="")
-
-        return router
 
     def _secret(self, context: AppContext) -> bytes:
         installation = secret_key.load_or_create(context.settings)

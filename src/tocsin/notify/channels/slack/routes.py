@@ -60,7 +60,7 @@ async def _link(
 
 # /slack/link: the link /tocsin link answers with.
 LINKS = account_links.AccountLinks("slack", "team", _link)
-router.include_router(LINKS.router())
+LINKS.add_to(router)
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 # Slack's request timestamps are Unix seconds: more digits than this is not one.

@@ -49,7 +49,7 @@ async def _link(
 
 # /teams/link: the link the bot answers "link" with.
 LINKS = account_links.AccountLinks("teams", "tenant", _link)
-router.include_router(LINKS.router())
+LINKS.add_to(router)
 
 
 class _Validator(JwtTokenValidator):  # type: ignore[misc]
