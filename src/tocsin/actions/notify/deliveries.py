@@ -218,18 +218,41 @@ async def _within_rate_limits(
     if not limited:
         return list(sendable)
     longest = max(window for _, window in channels.RATE_LIMITS.values())
+    method_ids = sorted({str(item.contact_method_id) for item in limited})
+    # One claim at a time decides for a number: another claim (another worker, or this
+    # worker's next batch) waits here until this one has committed its "sending", and then
+    # sees it below. In a fixed order, so two claims never wait on each other.
+    for locked in method_ids:
+        await session.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"rate:{locked}")))
+        )
+    # A text in flight (claimed, its outcome not yet recorded) or of unknown outcome counts
+    # as sent when it was tried: a storm must not slip a second text into the minute while
+    # the first is still with the provider. (Not the rows claimed now: a retry of an
+    # unknown attempt is not limited by itself.)
+    attempted = sa.func.coalesce(Delivery.sent_at, Delivery.last_attempt_at)
+    in_flight = Delivery.status.in_([DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN])
     recent: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for method_id, sent_at in await session.execute(
-        sa.select(Delivery.contact_method_id, Delivery.sent_at).where(
-            Delivery.contact_method_id.in_([item.contact_method_id for item in limited]),
-            Delivery.sent_at > now - longest,
+    for method_id, at in await session.execute(
+        sa.select(Delivery.contact_method_id, attempted).where(
+            Delivery.contact_method_id.in_([uuid.UUID(each) for each in method_ids]),
+            Delivery.id.not_in([item.id for item in sendable]),
+            sa.or_(
+                Delivery.sent_at > now - longest,
+                sa.and_(in_flight, Delivery.last_attempt_at > now - longest),
+            ),
         )
     ):
-        if method_id is not None and sent_at is not None:  # both, by the WHERE clause
-            recent[method_id].append(sent_at)
+        if method_id is not None and at is not None:  # both, by the WHERE clause
+            recent[method_id].append(at)
     allowed: list[notices.Claimed] = []
     digests: dict[uuid.UUID, uuid.UUID] = {}
-    for item in sendable:
+    # Pages before digests: a number's due digest and its due pages can come in one batch,
+    # and the first of them goes. Were it the digest, the pages held back would join that
+    # very digest, whose text (its members read before this) leaves them out: they would
+    # be marked sent with it, never having been texted. A page first, the digest waits for
+    # the minute, and the pages held back join it.
+    for item in sorted(sendable, key=lambda each: each.purpose is Purpose.DIGEST):
         method_id = item.contact_method_id
         until = (
             channels.rate_limited_until(item.kind, recent[method_id], now)
