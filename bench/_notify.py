@@ -142,3 +142,18 @@ async def seed(url: str, *, responders: int) -> str:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def report(name: str, latencies: list[float], expected: int, *, target_p99: float) -> None:
+    """One line of a latency benchmark: how many arrived, p50, p99, max, and the verdict
+    against ``target_p99`` (seconds)."""
+    if not latencies:
+        print(f"{name}: nothing received of {expected}")
+        return
+    p50 = percentile(latencies, 0.50) * 1000
+    p99 = percentile(latencies, 0.99) * 1000
+    verdict = "ok" if p99 < target_p99 * 1000 else "MISSED"
+    print(
+        f"{name}: {len(latencies)}/{expected} received; p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms (target p99 < {target_p99 * 1000:.0f} ms: {verdict})"
+    )

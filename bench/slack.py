@@ -136,16 +136,7 @@ async def press_all(base: str, targets: list[tuple[str, str]], rate: float) -> d
 
 
 def report(name: str, latencies: list[float], expected: int) -> None:
-    if not latencies:
-        print(f"{name}: nothing received of {expected}")
-        return
-    p50 = _notify.percentile(latencies, 0.50) * 1000
-    p99 = _notify.percentile(latencies, 0.99) * 1000
-    verdict = "ok" if p99 < TARGET_P99 * 1000 else "MISSED"
-    print(
-        f"{name}: {len(latencies)}/{expected} received; p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
-        f"max {max(latencies) * 1000:.0f} ms (target p99 < {TARGET_P99 * 1000:.0f} ms: {verdict})"
-    )
+    _notify.report(name, latencies, expected, target_p99=TARGET_P99)
 
 
 def main() -> None:

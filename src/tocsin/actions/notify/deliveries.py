@@ -218,7 +218,7 @@ async def _within_rate_limits(
     if not limited:
         return list(sendable)
     longest = max(window for _, window in channels.RATE_LIMITS.values())
-    method_ids = sorted({str(item.contact_method_id) for item in limited})
+    method_ids = sorted({m for item in limited if (m := item.contact_method_id) is not None})
     # One claim at a time decides for a number: another claim (another worker, or this
     # worker's next batch) waits here until this one has committed its "sending", and then
     # sees it below. In a fixed order, so two claims never wait on each other.
@@ -235,7 +235,7 @@ async def _within_rate_limits(
     recent: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     for method_id, at in await session.execute(
         sa.select(Delivery.contact_method_id, attempted).where(
-            Delivery.contact_method_id.in_([uuid.UUID(each) for each in method_ids]),
+            Delivery.contact_method_id.in_(method_ids),
             Delivery.id.not_in([item.id for item in sendable]),
             sa.or_(
                 Delivery.sent_at > now - longest,

@@ -59,14 +59,7 @@ async def remove_post_target(
     service_id: uuid.UUID, target_id: uuid.UUID, session: DbSession, actor: CurrentActor, now: Now
 ) -> Response:
     """Posts already made stay where they are; nothing new is posted there."""
-    await post_targets.remove_target(
-        session,
-        actor=actor,
-        owner=post_targets.Owner(service_id=service_id),
-        target_id=target_id,
-        now=now,
-    )
-    return Response(status_code=204)
+    return await _remove(post_targets.Owner(service_id=service_id), target_id, session, actor, now)
 
 
 @team_router.get("", response_model=list[PostTargetRead], responses=problems.NOT_FOUND)
@@ -96,14 +89,7 @@ async def remove_team_post_target(
     team_id: uuid.UUID, target_id: uuid.UUID, session: DbSession, actor: CurrentActor, now: Now
 ) -> Response:
     """Posts already made stay where they are; nothing new is posted there."""
-    await post_targets.remove_target(
-        session,
-        actor=actor,
-        owner=post_targets.Owner(team_id=team_id),
-        target_id=target_id,
-        now=now,
-    )
-    return Response(status_code=204)
+    return await _remove(post_targets.Owner(team_id=team_id), target_id, session, actor, now)
 
 
 async def _list(
@@ -112,6 +98,19 @@ async def _list(
     found = await post_targets.list_targets(session, actor=actor, owner=owner)
     cipher = context_of(request).cipher
     return [_read(target, cipher) for target in found]
+
+
+async def _remove(
+    owner: post_targets.Owner,
+    target_id: uuid.UUID,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+) -> Response:
+    await post_targets.remove_target(
+        session, actor=actor, owner=owner, target_id=target_id, now=now
+    )
+    return Response(status_code=204)
 
 
 async def _add(
