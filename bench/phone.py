@@ -173,37 +173,6 @@ def pushes(push: FakePushService) -> dict[str, float]:
     return found
 
 
-STAGES = """
-    SELECT delivery.kind,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY
-               extract(epoch FROM page.created_at - incident.created_at)),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY
-               extract(epoch FROM delivery.created_at - page.created_at)),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY
-               extract(epoch FROM delivery.sent_at - delivery.created_at))
-    FROM delivery
-    JOIN page ON page.id = delivery.page_id
-    JOIN incident ON incident.id = delivery.incident_id
-    WHERE delivery.sent_at IS NOT NULL
-    GROUP BY delivery.kind ORDER BY delivery.kind
-"""
-
-
-async def where_the_time_goes(url: str) -> list[str]:
-    """Median seconds of each stage, by channel: incident → page → delivery → sent."""
-    database = Database(url)
-    try:
-        async with database.transaction() as session:
-            rows = (await session.execute(sa.text(STAGES))).all()
-    finally:
-        await database.dispose()
-    return [
-        f"{kind}: incident->page {a * 1000:.0f} ms, page->delivery {b * 1000:.0f} ms, "
-        f"delivery->sent {c * 1000:.0f} ms (medians)"
-        for kind, a, b, c in rows
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0)
@@ -216,6 +185,7 @@ def main() -> None:
         help="people the alerts go round (default: one per alert; fewer makes texts digests)",
     )
     args = parser.parse_args()
+    _notify.measuring_quietly()
     alerts = int(args.rate * args.seconds)
     people = args.people or alerts
     twilio, push = FakeTwilio(), FakePushService()
@@ -259,7 +229,7 @@ def main() -> None:
                 ):
                     time.sleep(0.1)
                 sms_at, push_at = texts(twilio), pushes(push)
-            stages = asyncio.run(where_the_time_goes(url))
+            stages = asyncio.run(_notify.where_the_time_goes(url))
     finally:
         twilio.stop()
         push.stop()

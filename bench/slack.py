@@ -105,8 +105,9 @@ async def press_all(base: str, targets: list[tuple[str, str]], rate: float) -> d
     """Press Acknowledge on each (incident, ts); when each press was sent, by ts."""
     sent: dict[str, float] = {}
     verifier = SignatureVerifier(SIGNING_SECRET)
-    start = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await client.get("/healthz")
+        start = time.monotonic()
 
         async def one(number: int, incident: str, ts: str) -> None:
             await asyncio.sleep(max(0.0, start + number / rate - time.monotonic()))
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--press-rate", type=float, default=20.0)
     args = parser.parse_args()
+    _notify.measuring_quietly()
     slack = FakeSlack()
     slack.start()
     try:
@@ -165,10 +167,13 @@ def main() -> None:
             }
             with _setup.serve(url, Path(folder) / "data", env=env) as servers:
                 base = servers.base_urls[0]
+                server = servers.processes[0].pid
+                cpu_before = _notify.cpu_seconds(server)
                 accepted = asyncio.run(load(base, key, args.rate, args.seconds))
                 wait_until = time.monotonic() + 60
                 while len(pages(slack)) < len(accepted) and time.monotonic() < wait_until:
                     time.sleep(0.1)
+                cpu_per_alert = (_notify.cpu_seconds(server) - cpu_before) / len(accepted)
                 received = pages(slack)
                 arrivals = {
                     match.group(1): at
@@ -188,6 +193,7 @@ def main() -> None:
                     time.sleep(0.1)
                 arrived = updates(slack)
                 press_latencies = [arrived[ts] - at for ts, at in sent.items() if ts in arrived]
+            stages = asyncio.run(_notify.where_the_time_goes(url))
     finally:
         slack.stop()
     print(
@@ -196,6 +202,9 @@ def main() -> None:
     )
     report("accepted -> chat.postMessage", page_latencies, len(accepted))
     report("press -> chat.update", press_latencies, len(sent))
+    for line in stages:
+        print(line)
+    print(f"server CPU per alert (intake to both sends recorded): {cpu_per_alert * 1000:.1f} ms")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, {platform.python_version()}")
 
 

@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--press-rate", type=float, default=20.0)
     args = parser.parse_args()
+    _notify.measuring_quietly()
     connector = FakeBotConnector()
     connector.start()
     try:

@@ -28,11 +28,13 @@ from tocsin.cli.common import (
     database_for_command,
     load_settings,
     run_service,
+    settle_heap,
 )
 from tocsin.config import Settings
 from tocsin.db import migrate
 from tocsin.db.session import Database
 from tocsin.engine.loop import Engine
+from tocsin.http.warm_up import prepare_routes
 from tocsin.metrics import Metrics
 from tocsin.notify import notifier as notify
 from tocsin.security import secret_key
@@ -86,7 +88,9 @@ async def _work(settings: Settings, url: str) -> None:
         notifier = notify.build(settings, database, clock)
         metrics = Metrics()
         metrics.watch_database(database.availability)
-        await _engine(settings, database, metrics, notifier).run(stopping)
+        engine = _engine(settings, database, metrics, notifier)
+        settle_heap()
+        await engine.run(stopping)
     finally:
         await database.dispose()
 
@@ -134,6 +138,8 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             engine_task = asyncio.create_task(
                 _engine(settings, database, metrics, notifier).run(stopping), name="engine"
             )
+        await prepare_routes(app)
+        settle_heap()
         config = uvicorn.Config(
             app,
             host=settings.host,

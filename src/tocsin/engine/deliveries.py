@@ -40,6 +40,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions.notify import deliveries, tiers
 from tocsin.actions.notify import outcomes as delivery_outcomes
@@ -93,11 +94,9 @@ class DeliveryModule:
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
         report = TickReport(self.name)
-        room = self._capacity - len(self._inflight)
         if self._full():
             self._starved = True
             return report
-        limit = min(batch_size, room)
         outcomes = tiers.Outcomes()
         async with database.transaction() as session:
             if not database.availability.back_within(LEASE.total_seconds()):
@@ -108,35 +107,67 @@ class DeliveryModule:
                     log.warning("recovered sends whose worker stopped", deliveries=recovered)
             if self.breakers.stale(now):
                 await self.breakers.refresh(session, now, self._providers())
-            holds: dict[uuid.UUID, datetime | None] = {}
-
-            async def maintenance_until(service_id: uuid.UUID) -> datetime | None:
-                if service_id not in holds:
-                    windows = await maintenance.maintenance_windows_for(session, service_id)
-                    holds[service_id] = domain_maintenance.active_until(windows, now)
-                return holds[service_id]
-
-            claim = await deliveries.claim_due(
-                session,
-                limit=limit,
-                policy=self.notifier.send,
-                now=now,
-                maintenance_until=maintenance_until,
-            )
-            if claim.final_pages:
-                await tiers.after_final(
-                    session,
-                    claim.final_pages,
-                    ops=self.notifier.send.ops,
-                    now=now,
-                    outcomes=outcomes,
-                )
-            self._next = await deliveries.next_due(session)
+            claim, limit = await self._claim(session, now, batch_size, outcomes)
         self._count(outcomes)
         report.claimed = claim.claimed
         report.applied = claim.claimed - claim.failed
         report.failed = claim.failed
         report.more = claim.claimed == limit
+        await self.start(database, claim, now)
+        return report
+
+    async def claim_for(
+        self, session: AsyncSession, now: datetime, *, limit: int, outcomes: tiers.Outcomes
+    ) -> deliveries.Claim | None:
+        """Claim the due deliveries in another module's transaction: the dispatcher's, which
+        has just written them, so that they are sent when it commits (``start``) instead of
+        after a NOTIFY, a wake-up and a claim of this lane's own. None when this module has
+        no room (sends finishing wake its lane, which claims them).
+
+        Nothing else wakes this lane for them, so it is woken here for what this claim
+        leaves: a full batch (more may be due) or an earlier due time than the one it
+        sleeps until (a rule's delay)."""
+        if self._full():
+            self._starved = True
+            return None
+        sleeping_until = self._next
+        claim, limit = await self._claim(session, now, limit, outcomes)
+        earlier = self._next is not None and (sleeping_until is None or self._next < sleeping_until)
+        if (claim.claimed == limit or earlier) and self.wake is not None:
+            self.wake()
+        return claim
+
+    async def _claim(
+        self, session: AsyncSession, now: datetime, limit: int, outcomes: tiers.Outcomes
+    ) -> tuple[deliveries.Claim, int]:
+        """Claim at most ``limit`` due rows, no more than there is room for; the claim and
+        the limit it was taken with."""
+        limit = min(limit, self._capacity - len(self._inflight))
+        holds: dict[uuid.UUID, datetime | None] = {}
+
+        async def maintenance_until(service_id: uuid.UUID) -> datetime | None:
+            if service_id not in holds:
+                windows = await maintenance.maintenance_windows_for(session, service_id)
+                holds[service_id] = domain_maintenance.active_until(windows, now)
+            return holds[service_id]
+
+        claim = await deliveries.claim_due(
+            session,
+            limit=limit,
+            policy=self.notifier.send,
+            now=now,
+            maintenance_until=maintenance_until,
+        )
+        if claim.final_pages:
+            await tiers.after_final(
+                session, claim.final_pages, ops=self.notifier.send.ops, now=now, outcomes=outcomes
+            )
+        self._next = await deliveries.next_due(session)
+        return claim, limit
+
+    async def start(self, database: Database, claim: deliveries.Claim, now: datetime) -> None:
+        """Send what ``claim`` prepared, once the transaction that claimed it committed
+        (and wait for the sends if ``wait_for_sends`` says so)."""
         tasks = [
             asyncio.create_task(self._send(database, item, now), name=f"send-{item.delivery_id}")
             for item in claim.prepared
@@ -149,7 +180,6 @@ class DeliveryModule:
             task.add_done_callback(self._done)
         if tasks and self.wait_for_sends > 0:
             await asyncio.wait(tasks, timeout=self.wait_for_sends)
-        return report
 
     async def next_due(self, database: Database) -> datetime | None:
         if self._full():

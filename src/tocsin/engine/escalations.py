@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.actions import audit
 from tocsin.actions.escalation import steps
 from tocsin.actions.escalation.targets import TargetResolver
+from tocsin.actions.notify import tiers
+from tocsin.actions.notify.deliveries import Claim
 from tocsin.actions.services import maintenance
 from tocsin.db.models.incidents import Incident, kept_version
 from tocsin.db.session import Database
 from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.engine import claims
+from tocsin.engine.dispatch import DispatchModule
 from tocsin.engine.modules import TickReport, apply_each
 from tocsin.metrics import Metrics
 
@@ -35,11 +38,21 @@ _DUE = (Incident.status == IncidentStatus.TRIGGERED,)
 class EscalationModule:
     name = "escalations"
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, *, dispatcher: DispatchModule | None = None) -> None:
         self.metrics = metrics
+        # Dispatches the pages each tick writes, in its transaction (``engine/dispatch.py``);
+        # None (an engine that sends nothing): the pages wake the dispatch lanes.
+        self.dispatcher = dispatcher
+        # When an incident is next due, read in the last tick's transaction, so that the
+        # lane sleeps on it without a transaction of its own after every tick. Whatever
+        # makes an incident due sooner wakes the lane (a NOTIFY), which reads it again.
+        self._next: datetime | None = None
+        self._read_next = False
 
     async def tick(self, database: Database, now: datetime, *, batch_size: int) -> TickReport:
         report = TickReport(self.name)
+        outcomes = tiers.Outcomes()
+        claim: Claim | None = None
         async with database.transaction() as session:
             due = await claims.claim_due(
                 session,
@@ -69,7 +82,13 @@ class EscalationModule:
                     return await _hold(session, incident, until, now)
                 lags[incident.id] = (now - incident.next_escalation_at).total_seconds()
                 state = await steps.state_of(session, incident)
-                return await steps.advance(session, state, now=now, targets=targets)
+                return await steps.advance(
+                    session,
+                    state,
+                    now=now,
+                    targets=targets,
+                    wake_dispatch=self.dispatcher is None,
+                )
 
             async def later(incident: Incident) -> None:
                 await session.execute(
@@ -80,13 +99,24 @@ class EscalationModule:
                 )
 
             await apply_each(session, due, step, report, on_failure=later, together=True)
-            for lag in lags.values():
-                self.metrics.escalation_lag.observe(lag)
+            if self.dispatcher is not None and report.applied:
+                claim = await self.dispatcher.dispatch_in(
+                    session, now, limit=batch_size, outcomes=outcomes
+                )
+            self._next = await claims.earliest(session, Incident.next_escalation_at, *_DUE)
+            self._read_next = True
+        if self.dispatcher is not None:
+            await self.dispatcher.after_commit(database, claim, outcomes, now)
+        for lag in lags.values():
+            self.metrics.escalation_lag.observe(lag)
         return report
 
     async def next_due(self, database: Database) -> datetime | None:
-        async with database.transaction() as session:
-            return await claims.earliest(session, Incident.next_escalation_at, *_DUE)
+        if not self._read_next:  # the last tick failed before reading it
+            async with database.transaction() as session:
+                self._next = await claims.earliest(session, Incident.next_escalation_at, *_DUE)
+        self._read_next = False
+        return self._next
 
 
 async def _hold(session: AsyncSession, incident: Incident, until: datetime, now: datetime) -> bool:

@@ -5,16 +5,18 @@ send) never delays another's timers (the next escalation step). ``tick`` runs ev
 once, in a fixed order: that is what tests call, with a frozen clock.
 
 Work is found three ways: a NOTIFY on ``tocsin_engine`` (sent by any transaction that
-creates due work, delivered when it commits; its payload names the modules with new work,
-``escalations`` for a new incident, ``dispatch`` for pages, ``deliveries`` for messages,
-and an empty one wakes them all), the earliest due time the module reports
-(so timers fire on time), and a poll every few seconds as a fallback (for a lost listen
-connection, or a clock that jumped). Each module runs with a timeout, its failures are
-isolated, logged and counted, and serialization failures or deadlocks (SQLSTATE 40001,
-40P01) are retried: a module that fails runs again after a growing pause. While the
-database is unreachable nothing is retried blindly and nothing is logged per attempt: the
-lanes wait for the database (``db/availability.py`` logs the outage once and probes), and
-all run the moment it is back, so timers that came due meanwhile fire at once, in order.
+creates due work, delivered when it commits; its payload names the modules with new
+work, ``escalations`` for a new incident, ``dispatch`` for pages, ``deliveries`` for
+messages, and an empty one wakes them all; the pages an escalation step writes are
+dispatched and their sends claimed in its own transaction instead,
+``engine/dispatch.py``), the earliest due time the module reports (so timers fire on
+time), and a poll every few seconds as a fallback (for a lost listen connection, or a
+clock that jumped). Each module runs with a timeout, its failures are isolated, logged
+and counted, and serialization failures or deadlocks (SQLSTATE 40001, 40P01) are
+retried: a module that fails runs again after a growing pause. While the database is
+unreachable nothing is retried blindly and nothing is logged per attempt: the lanes wait
+for the database (``db/availability.py`` logs the outage once and probes), and all run
+the moment it is back, so timers that came due meanwhile fire at once, in order.
 
 Any number of engines may run against one database (``tocsin serve`` on several hosts,
 ``tocsin worker``): claims use ``SKIP LOCKED`` and every step is a conditional UPDATE, so
@@ -65,20 +67,23 @@ def default_modules(metrics: Metrics, notifier: Notifier | None = None) -> list[
     # missed heartbeat's new incident is paged by the escalation module right after; the
     # pages it writes (and shift-start notices) are dispatched, and their deliveries sent,
     # in the same tick.
+    if notifier is None:
+        return [ReopenModule(), HeartbeatModule(), AutoResolveModule(), EscalationModule(metrics)]
+    # A page goes from the escalation step to its sends in one transaction: each module
+    # hands its work to the next (``engine/dispatch.py``).
+    senders = DeliveryModule(notifier, metrics)
+    dispatcher = DispatchModule(notifier, metrics, senders=senders)
     modules: list[Module] = [
         ReopenModule(),
         HeartbeatModule(),
         AutoResolveModule(),
-        EscalationModule(metrics),
+        EscalationModule(metrics, dispatcher=dispatcher),
+        ShiftModule(notifier),
+        dispatcher,
+        senders,
     ]
-    if notifier is not None:
-        modules += [
-            ShiftModule(notifier),
-            DispatchModule(notifier, metrics),
-            DeliveryModule(notifier, metrics),
-        ]
-        if follow_ups.posters(notifier) or follow_ups.refreshers(notifier):
-            modules.append(follow_ups.FollowUpModule(notifier))
+    if follow_ups.posters(notifier) or follow_ups.refreshers(notifier):
+        modules.append(follow_ups.FollowUpModule(notifier))
     return modules
 
 
@@ -181,9 +186,9 @@ class Engine:
         NOTIFY otherwise, and backing off after a failure."""
         wake = asyncio.Event()
         self._wakes[module.name] = wake
-        if isinstance(module, DeliveryModule):
-            # Its own lane only: when sends make room after it was full, or an outcome
-            # made a row due again, it claims (or looks for its next due time) at once.
+        if isinstance(module, DeliveryModule | DispatchModule):
+            # Its own lane only: when sends make room after it was full, an outcome made a
+            # row due again, or another lane handed it work it left, it looks at once.
             module.wake = wake.set
         failures = 0
         while not stopping.is_set():

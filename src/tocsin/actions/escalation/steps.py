@@ -115,10 +115,13 @@ async def advance(
     actor: Actor = ENGINE,
     cause: str | None = None,
     targets: TargetResolver | None = None,
+    wake_dispatch: bool = True,
 ) -> bool:
     """Apply ``step`` (default: the policy's next one) and every following step that pages
     nobody. Returns False when the incident's escalation changed meanwhile (nothing done).
-    ``targets`` shares target answers across one engine tick."""
+    ``targets`` shares target answers across one engine tick. The pages written wake the
+    engines' dispatch modules when this commits, unless ``wake_dispatch`` is false (the
+    caller dispatches them itself, in this transaction)."""
     targets = targets or TargetResolver(now)
     if not state.policy.levels:
         return await _nobody_to_page(session, state, now=now, actor=actor)
@@ -165,7 +168,7 @@ async def advance(
                     "ip_address": actor.ip_address,
                     "user_agent": (actor.user_agent or "")[:512] or None,
                     # Pages are the dispatcher's queue: wake the engines when they commit.
-                    "wake": bool(recipients),
+                    "wake": wake_dispatch and bool(recipients),
                 },
             )
         )[0]

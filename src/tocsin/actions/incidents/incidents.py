@@ -160,8 +160,9 @@ async def reopen_due(session: AsyncSession, *, incident: Incident, now: datetime
     """The engine's half of ack timeouts and snoozes: an acknowledged incident whose
     ``reopen_at`` has come is triggered again, due at level 1 at once.
 
-    It is only made due: the escalation module, next in the same tick, pages it, or holds
-    it while its service is in maintenance (paging from here skipped that check)."""
+    It is only made due: the escalation module pages it, or holds it while its service is
+    in maintenance (paging from here skipped that check). Its lane is woken when this
+    commits; without that it slept on until its next timer or poll, seconds late."""
     reason = "the snooze ended" if incident.snoozed_until else "the acknowledgement timed out"
     reopened = (
         await session.execute(
@@ -188,6 +189,7 @@ async def reopen_due(session: AsyncSession, *, incident: Incident, now: datetime
         return False
     current = await _reload(session, incident.id)
     await _record(session, current, steps.ENGINE, "incident.reopened", now, {"reason": reason})
+    await wake_engine(session, "escalations")
     return True
 
 

@@ -100,8 +100,11 @@ async def dispatch_due(
     ops: tiers.OpsPolicy,
     now: datetime,
     outcomes: tiers.Outcomes | None = None,
+    wake_senders: bool = True,
 ) -> Dispatched:
-    """Claim up to ``limit`` undispatched pages and write their deliveries."""
+    """Claim up to ``limit`` undispatched pages and write their deliveries. The engines'
+    delivery modules are woken when this commits, unless ``wake_senders`` is false (the
+    caller claims the deliveries itself, in this transaction)."""
     rows = await driver.execute(
         session,
         statements.CLAIM_PAGES,
@@ -164,7 +167,7 @@ async def dispatch_due(
         await driver.execute(
             session,
             statements.INSERT_DELIVERIES,
-            {"now": now, "rows": statements.records(rows_out)},
+            {"now": now, "rows": statements.records(rows_out), "wake": wake_senders},
         )
     await audit.record_many(
         session,

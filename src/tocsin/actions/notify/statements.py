@@ -87,7 +87,8 @@ METHODS_OF: LiteralString = """
 
 # A page has at most one delivery per contact method: a second dispatcher inserts nothing.
 # New deliveries wake the engines' delivery modules when this commits (a NOTIFY naming
-# them), so whichever engine sends them does so at once.
+# them), so whichever engine sends them does so at once; unless ``wake`` is false: the
+# dispatcher claims them itself in this transaction (``engine/dispatch.py``).
 INSERT_DELIVERIES: LiteralString = """
     WITH inserted AS (
         INSERT INTO delivery (
@@ -104,7 +105,8 @@ INSERT_DELIVERIES: LiteralString = """
         ON CONFLICT ON CONSTRAINT uq_delivery_page_id_contact_method_id DO NOTHING
         RETURNING 1
     )
-    SELECT pg_notify('tocsin_engine', 'deliveries') WHERE EXISTS (SELECT 1 FROM inserted)
+    SELECT pg_notify('tocsin_engine', 'deliveries')
+    WHERE %(wake)s AND EXISTS (SELECT 1 FROM inserted)
     """
 
 # Claim due deliveries with everything the checks and the message need: the method, the
