@@ -5,6 +5,7 @@ fails the step still commits and the next lane is woken to finish."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -53,11 +54,33 @@ async def wakes(database_url: str) -> AsyncIterator[Wakes]:
         await connection.close()
 
 
-def _escalations(engine: Engine) -> EscalationModule:
-    return next(m for m in engine.modules if isinstance(m, EscalationModule))
+@dataclass
+class Scene:
+    """Alice on call for payments-api, an engine that mails her, and the engines' wakes."""
+
+    client: httpx.AsyncClient
+    oncall: Oncall
+    engine: Engine
+    smtp: FakeSmtp
+    deliveries: Deliveries
+    database: Database
+    clock: FrozenClock
+    wakes: Wakes
+
+    @property
+    def escalations(self) -> EscalationModule:
+        return next(m for m in self.engine.modules if isinstance(m, EscalationModule))
+
+    async def alert(self) -> None:
+        await send(self.client, self.oncall.key, trigger("db-1/disk"))
+
+    async def mailed(self) -> None:
+        self.smtp.expect(to="alice@example.com", subject=SUBJECT)
+        assert await self.deliveries.statuses() == [("page", "email", "sent")]
 
 
-async def test_the_escalation_lane_alone_sends_the_page_and_wakes_no_other_lane(
+@pytest.fixture
+def scene(
     client: httpx.AsyncClient,
     oncall: Oncall,
     engine: Engine,
@@ -66,18 +89,24 @@ async def test_the_escalation_lane_alone_sends_the_page_and_wakes_no_other_lane(
     database: Database,
     clock: FrozenClock,
     wakes: Wakes,
-) -> None:
-    await send(client, oncall.key, trigger("db-1/disk"))
-    assert await wakes.heard() == ["escalations"]  # intake wakes the escalation lane
+) -> Scene:
+    return Scene(client, oncall, engine, smtp, deliveries, database, clock, wakes)
 
-    report = await _escalations(engine).tick(database, clock.now(), batch_size=200)
+
+async def test_the_escalation_lane_alone_sends_the_page_and_wakes_no_other_lane(
+    scene: Scene,
+) -> None:
+    await scene.alert()
+    assert await scene.wakes.heard() == ["escalations"]  # intake wakes the escalation lane
+
+    report = await scene.escalations.tick(scene.database, scene.clock.now(), batch_size=200)
 
     assert report.applied == 1
-    smtp.expect(to="alice@example.com", subject=SUBJECT)
-    assert await deliveries.statuses() == [("page", "email", "sent")]
+    await scene.mailed()
     # Neither the dispatch lane nor the delivery lane was woken: nothing was left to them.
-    assert "dispatch" not in await wakes.heard()
-    assert not any("deliveries" in payload for payload in await wakes.heard())
+    heard = await scene.wakes.heard()
+    assert "dispatch" not in heard
+    assert not any("deliveries" in payload for payload in heard)
 
 
 class _BrokenDispatch(DispatchModule):
@@ -88,79 +117,54 @@ class _BrokenDispatch(DispatchModule):
 
 
 async def test_a_failed_hand_over_keeps_the_step_and_wakes_the_dispatch_lane(
-    client: httpx.AsyncClient,
-    oncall: Oncall,
-    engine: Engine,
-    smtp: FakeSmtp,
-    deliveries: Deliveries,
-    database: Database,
-    clock: FrozenClock,
-    wakes: Wakes,
+    scene: Scene,
 ) -> None:
-    escalations = _escalations(engine)
-    assert escalations.dispatcher is not None
+    escalations = scene.escalations
     working = escalations.dispatcher
+    assert working is not None
     escalations.dispatcher = _BrokenDispatch(working.notifier, working.metrics)
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await wakes.heard()
+    await scene.alert()
+    await scene.wakes.heard()
 
-    report = await escalations.tick(database, clock.now(), batch_size=200)
+    report = await escalations.tick(scene.database, scene.clock.now(), batch_size=200)
 
     assert report.applied == 1  # the step committed: the page is written
-    assert await deliveries.statuses() == []  # nothing dispatched, nothing lost
-    assert "dispatch" in await wakes.heard()
+    assert await scene.deliveries.statuses() == []  # nothing dispatched, nothing lost
+    assert "dispatch" in await scene.wakes.heard()
     # The dispatch lane, woken, dispatches the page and sends it in the same tick.
-    await working.tick(database, clock.now(), batch_size=200)
-    smtp.expect(to="alice@example.com", subject=SUBJECT)
-    assert await deliveries.statuses() == [("page", "email", "sent")]
+    await working.tick(scene.database, scene.clock.now(), batch_size=200)
+    await scene.mailed()
 
 
-async def test_the_dispatch_lane_sends_what_it_dispatches(
-    client: httpx.AsyncClient,
-    oncall: Oncall,
-    engine: Engine,
-    smtp: FakeSmtp,
-    deliveries: Deliveries,
-    database: Database,
-    clock: FrozenClock,
-    wakes: Wakes,
-) -> None:
+async def test_the_dispatch_lane_sends_what_it_dispatches(scene: Scene) -> None:
     """Pages written elsewhere (escalated by hand, left by a failure) go the same way:
     dispatched and claimed in one transaction, no delivery lane woken."""
-    escalations = _escalations(engine)
+    escalations = scene.escalations
     dispatcher = escalations.dispatcher
     assert dispatcher is not None
     escalations.dispatcher = None  # an escalation step that only writes pages
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await escalations.tick(database, clock.now(), batch_size=200)
-    assert "dispatch" in await wakes.heard()
+    await scene.alert()
+    await escalations.tick(scene.database, scene.clock.now(), batch_size=200)
+    assert "dispatch" in await scene.wakes.heard()
 
     outcomes = tiers.Outcomes()
-    async with database.transaction() as session:
-        claim = await dispatcher.dispatch_in(session, clock.now(), limit=200, outcomes=outcomes)
+    now = scene.clock.now()
+    async with scene.database.transaction() as session:
+        claim = await dispatcher.dispatch_in(session, now, limit=200, outcomes=outcomes)
     assert isinstance(claim, Claim)
     assert len(claim.prepared) == 1
-    await dispatcher.after_commit(database, claim, outcomes, clock.now())
-    smtp.expect(to="alice@example.com", subject=SUBJECT)
-    assert await deliveries.statuses() == [("page", "email", "sent")]
-    assert not any("deliveries" in payload for payload in await wakes.heard())
+    await dispatcher.after_commit(scene.database, claim, outcomes, now)
+    await scene.mailed()
+    assert not any("deliveries" in payload for payload in await scene.wakes.heard())
 
 
-async def test_a_reopened_incident_wakes_the_escalation_lane(
-    client: httpx.AsyncClient,
-    oncall: Oncall,
-    engine: Engine,
-    smtp: FakeSmtp,
-    database: Database,
-    clock: FrozenClock,
-    wakes: Wakes,
-) -> None:
+async def test_a_reopened_incident_wakes_the_escalation_lane(scene: Scene) -> None:
     """A snooze that ends makes the incident due at once; the escalation lane, asleep until
     its next timer, must hear of it (it used to wait for its poll, seconds late)."""
-    await send(client, oncall.key, trigger("db-1/disk"))
-    await engine.tick()
-    smtp.expect(to="alice@example.com", subject=SUBJECT)
-    async with database.transaction() as session:
+    await scene.alert()
+    await scene.engine.tick()
+    await scene.mailed()
+    async with scene.database.transaction() as session:
         incident_id = await session.scalar(sa.select(Incident.id))
         assert incident_id is not None
         await incidents.snooze(
@@ -169,11 +173,11 @@ async def test_a_reopened_incident_wakes_the_escalation_lane(
             actor=system_actor("test"),
             duration=timedelta(minutes=5),
             via="test",
-            now=clock.now(),
+            now=scene.clock.now(),
         )
-    await wakes.heard()
-    clock.advance(minutes=5)
-    reopens = next(m for m in engine.modules if isinstance(m, ReopenModule))
-    report = await reopens.tick(database, clock.now(), batch_size=200)
+    await scene.wakes.heard()
+    scene.clock.advance(minutes=5)
+    reopens = next(m for m in scene.engine.modules if isinstance(m, ReopenModule))
+    report = await reopens.tick(scene.database, scene.clock.now(), batch_size=200)
     assert report.applied == 1
-    assert "escalations" in await wakes.heard()
+    assert "escalations" in await scene.wakes.heard()

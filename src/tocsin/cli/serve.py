@@ -133,12 +133,12 @@ async def _serve(settings: Settings, url: str, *, access_log: bool, with_engine:
             metrics=metrics,
         )
         live = app.state.live
+        await prepare_routes(app)
         if with_engine:
             notifier = notify.build(settings, database, clock)
             engine_task = asyncio.create_task(
                 _engine(settings, database, metrics, notifier).run(stopping), name="engine"
             )
-        await prepare_routes(app)
         settle_heap()
         config = uvicorn.Config(
             app,

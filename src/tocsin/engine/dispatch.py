@@ -7,12 +7,12 @@ batch of undispatched pages with ``FOR UPDATE SKIP LOCKED`` and applies
 conditional UPDATE and writes its deliveries under a unique (page, contact method)
 constraint: a duplicate run dispatches nothing twice.
 
-A page is the start of a page's latency, so nothing here waits for another lane: the
+Every wait between lanes is added to a page's latency, so a new page waits for none: the
 escalation module dispatches the pages it writes in its own transaction (``dispatch_in``),
 and the deliveries due now are claimed there too by the delivery module
-(``DeliveryModule.claim_for``) and sent when it commits. Each hand-over saved a NOTIFY, a
+(``DeliveryModule.claim_for``) and sent when it commits. Each hand-over saves a NOTIFY, a
 wake-up and a claim transaction of the next lane: under 50 alerts/s on two cores, about
-25 ms at the median and 100 ms at the 99th percentile per hand-over (docs/benchmarks.md).
+25 ms at the median and 60-140 ms at the 99th percentile each (docs/benchmarks.md).
 This lane's own tick dispatches the pages written elsewhere (an incident escalated by
 hand, a page left by a failure), which wake it with a NOTIFY.
 
