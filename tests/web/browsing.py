@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -53,6 +54,25 @@ def live_tocsin(
         running_tocsin(url, folder, extra_env=extra_env) as live,
     ):
         yield live
+
+
+def own_server(
+    folder: str, *, scope: Literal["function", "module"] = "module", **extra_env: str
+) -> Any:
+    """The ``server`` fixture of a browser test module: ``tocsin serve`` of its own, on a
+    fresh copy of the migrated database, its data in a temporary ``folder``; for the whole
+    module, or (``scope="function"``) for each test."""
+
+    @pytest.fixture(scope=scope, name="server")
+    def server(
+        server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[LiveServer]:
+        with live_tocsin(
+            server_url, template_database, tmp_path_factory.mktemp(folder), **extra_env
+        ) as live:
+            yield live
+
+    return server
 
 
 def new_person(server: LiveServer, name: str, *options: str) -> tuple[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from tests.fakes.push import FakePushService, unb64url
 from tests.live_server import LiveServer
 from tests.web.browsing import (
     BROWSER_TESTS,
-    live_tocsin,
     new_person,
+    own_server,
     service_paging,
     setup_key,
     signed_in_admin,
@@ -34,18 +33,8 @@ from tests.web.browsing import (
 pytestmark = BROWSER_TESTS
 
 
-@pytest.fixture(scope="module")
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    # The fake push service of the push test listens on 127.0.0.1, over http.
-    with live_tocsin(
-        server_url,
-        template_database,
-        tmp_path_factory.mktemp("browser"),
-        TOCSIN_ALLOW_PRIVATE_DESTINATIONS="true",
-    ) as live:
-        yield live
+# The fake push service of the push test listens on 127.0.0.1, over http.
+server = own_server("browser", TOCSIN_ALLOW_PRIVATE_DESTINATIONS="true")
 
 
 def test_sign_in_set_a_password_and_manage_a_team(server: LiveServer, browser: Browser) -> None:

@@ -6,7 +6,6 @@ acknowledges it; every step is ticked as it is done, and no page scrolls sideway
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -15,8 +14,8 @@ from tests.live_server import LiveServer
 from tests.web.browsing import (
     BROWSER_TESTS,
     VIEWPORTS,
-    live_tocsin,
     new_person,
+    own_server,
     scroll_width,
     sign_in,
 )
@@ -26,13 +25,8 @@ pytestmark = BROWSER_TESTS
 STEPS = 8
 
 
-@pytest.fixture
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """A tocsin of its own for each viewport: the checklist starts from nothing."""
-    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("checklist")) as live:
-        yield live
+# A tocsin of its own for each viewport: the checklist starts from nothing.
+server = own_server("checklist", scope="function")
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)

@@ -6,24 +6,17 @@ and no polling."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.live_server import LiveServer
-from tests.web.browsing import BROWSER_TESTS, live_tocsin, new_person, service_paging, setup_key
+from tests.web.browsing import BROWSER_TESTS, new_person, own_server, service_paging, setup_key
 
 pytestmark = BROWSER_TESTS
 
 
-@pytest.fixture(scope="module")
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("live")) as live:
-        yield live
+server = own_server("live")
 
 
 def test_an_open_incident_page_shows_an_acknowledgement_made_through_the_api_within_a_second(

@@ -5,7 +5,6 @@ rows ticked on the incident list, with no page scrolling sideways."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,8 +15,8 @@ from tests.live_server import LiveServer
 from tests.web.browsing import (
     BROWSER_TESTS,
     VIEWPORTS,
-    live_tocsin,
     new_person,
+    own_server,
     scroll_width,
     service_paging,
     setup_key,
@@ -44,12 +43,7 @@ def _responder_with_alerts(
     return sign_in(browser, link, width, height)
 
 
-@pytest.fixture(scope="module")
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_tocsin(server_url, template_database, tmp_path_factory.mktemp("respond")) as live:
-        yield live
+server = own_server("respond")
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)

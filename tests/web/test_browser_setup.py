@@ -9,25 +9,16 @@ integration's page and follows the link to the incident it opened.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.live_server import LiveServer
-from tests.web.browsing import BROWSER_TESTS, live_tocsin, new_person
+from tests.web.browsing import BROWSER_TESTS, new_person, own_server
 
 pytestmark = BROWSER_TESTS
 
 
-@pytest.fixture(scope="module")
-def server(
-    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_tocsin(
-        server_url, template_database, tmp_path_factory.mktemp("browser-setup")
-    ) as live:
-        yield live
+server = own_server("browser-setup")
 
 
 def test_from_a_new_team_to_a_test_alert_that_pages(server: LiveServer, browser: Browser) -> None:
