@@ -46,7 +46,6 @@ from tocsin.actions.notify import deliveries, tiers
 from tocsin.actions.notify import outcomes as delivery_outcomes
 from tocsin.actions.services import maintenance
 from tocsin.db.session import Database
-from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.deliveries import MAX_ATTEMPTS, Failed, Sent, Unknown
 from tocsin.engine.modules import TickReport
 from tocsin.metrics import Metrics
@@ -117,7 +116,13 @@ class DeliveryModule:
         return report
 
     async def claim_for(
-        self, session: AsyncSession, now: datetime, *, limit: int, outcomes: tiers.Outcomes
+        self,
+        session: AsyncSession,
+        now: datetime,
+        *,
+        limit: int,
+        outcomes: tiers.Outcomes,
+        holds: maintenance.Holds | None = None,
     ) -> deliveries.Claim | None:
         """Claim the due deliveries in another module's transaction: the dispatcher's, which
         has just written them, so that they are sent when it commits (``start``) instead of
@@ -126,37 +131,34 @@ class DeliveryModule:
 
         Nothing else wakes this lane for them, so it is woken here for what this claim
         leaves: a full batch (more may be due) or an earlier due time than the one it
-        sleeps until (a rule's delay)."""
+        sleeps until (a rule's delay). ``holds``: the caller's maintenance lookups, reused."""
         if self._full():
             self._starved = True
             return None
         sleeping_until = self._next
-        claim, limit = await self._claim(session, now, limit, outcomes)
+        claim, limit = await self._claim(session, now, limit, outcomes, holds)
         earlier = self._next is not None and (sleeping_until is None or self._next < sleeping_until)
         if (claim.claimed == limit or earlier) and self.wake is not None:
             self.wake()
         return claim
 
     async def _claim(
-        self, session: AsyncSession, now: datetime, limit: int, outcomes: tiers.Outcomes
+        self,
+        session: AsyncSession,
+        now: datetime,
+        limit: int,
+        outcomes: tiers.Outcomes,
+        holds: maintenance.Holds | None = None,
     ) -> tuple[deliveries.Claim, int]:
         """Claim at most ``limit`` due rows, no more than there is room for; the claim and
         the limit it was taken with."""
         limit = min(limit, self._capacity - len(self._inflight))
-        holds: dict[uuid.UUID, datetime | None] = {}
-
-        async def maintenance_until(service_id: uuid.UUID) -> datetime | None:
-            if service_id not in holds:
-                windows = await maintenance.maintenance_windows_for(session, service_id)
-                holds[service_id] = domain_maintenance.active_until(windows, now)
-            return holds[service_id]
-
         claim = await deliveries.claim_due(
             session,
             limit=limit,
             policy=self.notifier.send,
             now=now,
-            maintenance_until=maintenance_until,
+            maintenance_until=(holds or maintenance.Holds(session, now)).until,
         )
         if claim.final_pages:
             await tiers.after_final(

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.actions.notify import dispatch, tiers
 from tocsin.actions.notify.deliveries import Claim
+from tocsin.actions.services import maintenance
 from tocsin.actions.wake import wake_engine
 from tocsin.db.session import Database
 from tocsin.engine.deliveries import DeliveryModule
@@ -86,17 +87,24 @@ class DispatchModule:
         return self._next
 
     async def dispatch_in(
-        self, session: AsyncSession, now: datetime, *, limit: int, outcomes: tiers.Outcomes
+        self,
+        session: AsyncSession,
+        now: datetime,
+        *,
+        limit: int,
+        outcomes: tiers.Outcomes,
+        holds: maintenance.Holds | None = None,
     ) -> Claim | None:
         """Dispatch the pages the caller has just written, in its transaction, and claim
-        their deliveries due now; ``after_commit`` sends them. Both in one savepoint: if
+        their deliveries due now (``holds``: the caller's maintenance lookups, reused);
+        ``after_commit`` sends them. Both in one savepoint: if
         either fails, the caller's work still commits and this lane is woken to dispatch
         (and claim) on its own."""
         try:
             async with session.begin_nested():
                 done = await self._dispatch(session, now, limit=limit, outcomes=outcomes)
                 claim = (
-                    await self._claim(session, now, limit=limit, outcomes=outcomes)
+                    await self._claim(session, now, limit=limit, outcomes=outcomes, holds=holds)
                     if done.applied
                     else None
                 )
@@ -133,8 +141,16 @@ class DispatchModule:
         )
 
     async def _claim(
-        self, session: AsyncSession, now: datetime, *, limit: int, outcomes: tiers.Outcomes
+        self,
+        session: AsyncSession,
+        now: datetime,
+        *,
+        limit: int,
+        outcomes: tiers.Outcomes,
+        holds: maintenance.Holds | None = None,
     ) -> Claim | None:
         if self.senders is None:
             return None
-        return await self.senders.claim_for(session, now, limit=limit, outcomes=outcomes)
+        return await self.senders.claim_for(
+            session, now, limit=limit, outcomes=outcomes, holds=holds
+        )

@@ -24,7 +24,6 @@ from tocsin.actions.notify.deliveries import Claim
 from tocsin.actions.services import maintenance
 from tocsin.db.models.incidents import Incident, kept_version
 from tocsin.db.session import Database
-from tocsin.domain import maintenance as domain_maintenance
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.engine import claims
 from tocsin.engine.dispatch import DispatchModule
@@ -65,19 +64,14 @@ class EscalationModule:
             report.claimed = len(due)
             report.more = len(due) == batch_size
             await steps.freeze_policies(session, due)
-            holds: dict[object, datetime | None] = {}
+            holds = maintenance.Holds(session, now)
             targets = TargetResolver(now)
             # Observed once the batch is done: a step may run twice (``together``).
             lags: dict[object, float] = {}
 
             async def step(incident: Incident) -> bool:
                 assert incident.next_escalation_at is not None
-                if incident.service_id not in holds:
-                    windows = await maintenance.maintenance_windows_for(
-                        session, incident.service_id
-                    )
-                    holds[incident.service_id] = domain_maintenance.active_until(windows, now)
-                until = holds[incident.service_id]
+                until = await holds.until(incident.service_id)
                 if until is not None:
                     return await _hold(session, incident, until, now)
                 lags[incident.id] = (now - incident.next_escalation_at).total_seconds()
@@ -101,7 +95,7 @@ class EscalationModule:
             await apply_each(session, due, step, report, on_failure=later, together=True)
             if self.dispatcher is not None and report.applied:
                 claim = await self.dispatcher.dispatch_in(
-                    session, now, limit=batch_size, outcomes=outcomes
+                    session, now, limit=batch_size, outcomes=outcomes, holds=holds
                 )
             self._next = await claims.earliest(session, Incident.next_escalation_at, *_DUE)
             self._read_next = True

@@ -6,7 +6,7 @@ start at the wall-clock time of ``starts_at`` in the window's time zone; the rul
 ``domain/maintenance.py``. Windows are not edited: remove one and add another, so the
 audit trail shows exactly which hold was in force when.
 
-``maintenance_windows_for`` is the escalation engine's interface: trusted, no actor.
+``maintenance_windows_for`` and ``Holds`` are the engine's interface: trusted, no actor.
 """
 
 from __future__ import annotations
@@ -175,6 +175,23 @@ async def maintenance_windows_for(
         )
         for starts_at, ends_at, recurrence, time_zone in rows
     ]
+
+
+class Holds:
+    """Until when each service's escalations and sends wait, if they wait at ``now``: its
+    windows read once per service for all the work of one engine transaction (the
+    escalation step and the claim of its sends share one)."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self._until: dict[uuid.UUID, datetime | None] = {}
+
+    async def until(self, service_id: uuid.UUID) -> datetime | None:
+        if service_id not in self._until:
+            windows = await maintenance_windows_for(self.session, service_id)
+            self._until[service_id] = maintenance.active_until(windows, self.now)
+        return self._until[service_id]
 
 
 def _description(text: str) -> str:
